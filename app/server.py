@@ -1,0 +1,36 @@
+"""The Dash app factory: pages from ``app/pages``, CSS from ``assets/``, the JSON API beside."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dash
+
+from app import api
+from app.context import set_context
+from floorboard.config import Settings
+from realtime.store import Store
+
+APP_DIR = Path(__file__).resolve().parent
+ASSETS_DIR = APP_DIR.parent / "assets"
+
+
+def create_app(settings: Settings, store: Store) -> dash.Dash:
+    """Build the app around one store. Callbacks find both through :mod:`app.context`."""
+    set_context(settings, store)
+    app = dash.Dash(
+        __name__,
+        use_pages=True,
+        pages_folder=str(APP_DIR / "pages"),
+        assets_folder=str(ASSETS_DIR),
+        suppress_callback_exceptions=True,
+        title="floorboard",
+        update_title=None,  # no "Updating..." flicker in the tab title on every refresh
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+    )
+    # Callbacks register themselves with dash.callback on first import.
+    from app.callbacks import agent, queue, wallboard  # noqa: F401
+
+    app.layout = dash.page_container
+    api.register_api(app.server, store)
+    return app

@@ -1,0 +1,104 @@
+"""Benchmark of the staffing engine against pyworkforce on one day of queues.
+
+Workload: required agents for an 80 % / 20 s service-level target for
+100 queues x 96 quarter-hour intervals (calls 10-2,000 per 15 min, AHT
+180-600 s, seeded), plus the forward measures on the same grid at the
+answer.  pyworkforce's ``ErlangC`` is run the way a user would: one object
+per problem in a Python loop.  Answers are checked to agree.
+
+Run: ``python bench/bench_staffing.py``; prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import scipy
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import staffing  # noqa: E402
+
+QUEUES, INTERVALS, INTERVAL_S = 100, 96, 900.0
+TARGET_SL, THRESHOLD_S, PATIENCE_S = 0.8, 20.0, 120.0
+
+
+def workload(seed: int = 20240601) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    calls = rng.integers(10, 2001, size=(QUEUES, INTERVALS)).astype(float)
+    aht = rng.uniform(180.0, 600.0, size=(QUEUES, 1)) * rng.uniform(0.9, 1.1, (1, INTERVALS))
+    return calls / INTERVAL_S, aht
+
+
+def timed(fn: Callable[[], object], repeat: int, warm_up: bool = True) -> tuple[float, object]:
+    if warm_up:
+        fn()  # imports, caches
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), out
+
+
+def pyworkforce_required(rate: np.ndarray, aht: np.ndarray) -> np.ndarray:
+    from pyworkforce.queuing import ErlangC
+
+    out = np.empty(rate.size)
+    for k, (lam, h) in enumerate(zip(rate.ravel(), aht.ravel(), strict=True)):
+        # pyworkforce works in minutes; "asa" is its name for the SL threshold.
+        ec = ErlangC(transactions=lam * INTERVAL_S, aht=h / 60.0, asa=THRESHOLD_S / 60.0,
+                     interval=INTERVAL_S / 60.0)
+        out[k] = ec.required_positions(service_level=TARGET_SL)["raw_positions"]
+    return out.reshape(rate.shape)
+
+
+def main() -> None:
+    rate, aht = workload()
+    n = rate.size
+    rows = []
+
+    t_c, req_c = timed(lambda: staffing.required_agents(rate, aht, target_sl=TARGET_SL,
+                                                        threshold_s=THRESHOLD_S), 21)
+    rows.append(("required agents, Erlang C", t_c))
+    t_a, req_a = timed(lambda: staffing.required_agents(
+        rate, aht, target_sl=TARGET_SL, threshold_s=THRESHOLD_S, model="erlang_a",
+        patience_s=PATIENCE_S), 7)
+    rows.append((f"required agents, Erlang A (patience {PATIENCE_S:.0f} s)", t_a))
+    t_fc, _ = timed(lambda: staffing.erlang_c(rate, aht, req_c, THRESHOLD_S), 21)
+    rows.append(("forward Erlang C measures at the answer", t_fc))
+    t_fa, _ = timed(lambda: staffing.erlang_a(rate, aht, req_a, THRESHOLD_S, PATIENCE_S, 5.0), 7)
+    rows.append(("forward Erlang A measures (all fields, incl. ASA)", t_fa))
+    # One run: its O(N) recursion per point makes a loop over 9,600 problems slow.
+    t_pw, req_pw = timed(lambda: pyworkforce_required(rate, aht), 1, warm_up=False)
+    rows.append(("pyworkforce ErlangC.required_positions, loop", t_pw))
+
+    agree = int(np.sum(req_pw == req_c))
+    sl_c = staffing.erlang_c(rate, aht, req_c, THRESHOLD_S).service_level
+    sl_prev = staffing.erlang_c(rate, aht, req_c - 1, THRESHOLD_S).service_level
+    assert np.all(sl_c >= TARGET_SL) and np.all(sl_prev < TARGET_SL)
+    print(f"## Staffing engine\n\n{n:,} problems ({QUEUES} queues x {INTERVALS} intervals), "
+          f"SL target {TARGET_SL:.0%} in {THRESHOLD_S:.0f} s; median of repeated runs.\n")
+    print("| what | median time | per problem |\n| --- | ---: | ---: |")
+    for name, sec in rows:
+        print(f"| {name} | {sec * 1e3:.1f} ms | {sec / n * 1e6:.2f} us |")
+    print(f"\nAgreement with pyworkforce: {agree:,} / {n:,} identical answers "
+          f"(max |diff| {np.max(np.abs(req_pw - req_c)):.0f}); "
+          f"speed-up {t_pw / t_c:,.0f}x (Erlang C).")
+    print(f"Erlang A needs {np.mean(req_c - req_a):.1f} fewer agents on average "
+          f"({np.sum(req_a):,.0f} vs {np.sum(req_c):,.0f} agent-intervals).")
+    print(f"\nPython {platform.python_version()}, numpy {np.__version__}, "
+          f"scipy {scipy.__version__}, {platform.machine()}, "
+          f"{len(__import__('os').sched_getaffinity(0))} cores; "
+          f"loads {math.floor(np.min(rate * aht))}-{math.ceil(np.max(rate * aht))} Erlangs.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""Every Redis key floorboard uses, built in one place.
+
+All keys live under one versioned namespace (``fb:v1`` by default, configurable so tests and
+several deployments can share a server). Keys of one queue or one agent carry a hash tag
+(``{q:sales}``) so a Redis Cluster keeps them in one slot: the Lua apply scripts touch only one
+entity's keys at a time.
+
+Units are in names (``_ms``). Intervals are identified by their start in epoch milliseconds;
+days by the local date ``YYYY-MM-DD`` in the center's time zone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Why TTLs: live interval/day counters are archived to the history store once closed; keeping
+# them 3 days covers a weekend of a stopped archiver without growing without bound.
+COUNTER_TTL_S = 3 * 86400
+# Dedup sets only need to outlive redelivery and replays of recent data.
+SEEN_TTL_S = 2 * 86400
+# A finished call's hash is only needed to attribute late events (ended, ACW) to it.
+CALL_TTL_S = 86400
+DEADLETTER_MAXLEN = 100_000
+EVENTS_MAXLEN = 1_000_000
+AGGREGATOR_GROUP = "aggregators"
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    prefix: str = "fb:v1"
+
+    # --- global --------------------------------------------------------------------------
+    @property
+    def events(self) -> str:
+        """Stream of raw incoming payloads (fields: src, raw)."""
+        return f"{self.prefix}:events"
+
+    @property
+    def deadletters(self) -> str:
+        """Stream of rejected payloads (fields: raw, src, reason, at_ms)."""
+        return f"{self.prefix}:deadletters"
+
+    @property
+    def stats(self) -> str:
+        """Hash of pipeline counters: applied, duplicates, deadletters, reason:<reason>."""
+        return f"{self.prefix}:stats"
+
+    @property
+    def source_newest(self) -> str:
+        """Hash source → newest event ts_ms seen (lateness is judged per source)."""
+        return f"{self.prefix}:source_newest_ms"
+
+    @property
+    def queues(self) -> str:
+        """Set of every queue id ever seen."""
+        return f"{self.prefix}:queues"
+
+    @property
+    def agents(self) -> str:
+        """Set of every agent id ever seen."""
+        return f"{self.prefix}:agents"
+
+    @property
+    def snapshot(self) -> str:
+        """JSON of the engine's latest snapshot of every queue."""
+        return f"{self.prefix}:snapshot"
+
+    @property
+    def snapshot_channel(self) -> str:
+        """Pub/sub channel notified after each snapshot write."""
+        return f"{self.prefix}:snapshot:updated"
+
+    @property
+    def heartbeat(self) -> str:
+        """The engine's heartbeat (value: tick time in ms); TTL'd so absence means dead."""
+        return f"{self.prefix}:engine:heartbeat"
+
+    @property
+    def archive_cursor(self) -> str:
+        """Hash of archiver bookkeeping."""
+        return f"{self.prefix}:archive"
+
+    # --- per queue -----------------------------------------------------------------------
+    def _q(self, queue: str) -> str:
+        return f"{self.prefix}:{{q:{queue}}}"
+
+    def queue_waiting(self, queue: str) -> str:
+        """ZSET call id → queue entry ts_ms of callers waiting now."""
+        return f"{self._q(queue)}:waiting"
+
+    def queue_interval(self, queue: str, interval_start_ms: int) -> str:
+        """Hash of raw counters for calls that entered the queue in this interval."""
+        return f"{self._q(queue)}:iv:{interval_start_ms}"
+
+    def queue_day(self, queue: str, day: str) -> str:
+        """Hash of raw counters for calls that entered the queue on this local day."""
+        return f"{self._q(queue)}:day:{day}"
+
+    def queue_touched(self, queue: str) -> str:
+        """ZSET interval_start_ms → same; intervals changed since last archived."""
+        return f"{self._q(queue)}:touched"
+
+    def queue_seen(self, queue: str, day: str) -> str:
+        """Set of event ids applied to this queue (idempotency), per event day."""
+        return f"{self._q(queue)}:seen:{day}"
+
+    def queue_detail(self, queue: str) -> str:
+        """JSON written by the engine each tick: agents on the queue, callers waiting, medians."""
+        return f"{self._q(queue)}:detail"
+
+    def call(self, queue: str, call: str) -> str:
+        """Hash of one call's lifecycle (enter_ms, answer_ms, agent, iv, day, status)."""
+        return f"{self._q(queue)}:call:{call}"
+
+    # --- per agent -----------------------------------------------------------------------
+    def _a(self, agent: str) -> str:
+        return f"{self.prefix}:{{a:{agent}}}"
+
+    def agent(self, agent: str) -> str:
+        """Hash of the agent's live state (state, reason, since_ms, call, queue, queues)."""
+        return f"{self._a(agent)}:live"
+
+    def agent_interval(self, agent: str, interval_start_ms: int) -> str:
+        """Hash of the agent's counters and seconds-in-state for one interval."""
+        return f"{self._a(agent)}:iv:{interval_start_ms}"
+
+    def agent_day(self, agent: str, day: str) -> str:
+        """Hash of the agent's counters and seconds-in-state for one local day."""
+        return f"{self._a(agent)}:day:{day}"
+
+    def agent_touched(self, agent: str) -> str:
+        return f"{self._a(agent)}:touched"
+
+    def agent_seen(self, agent: str, day: str) -> str:
+        return f"{self._a(agent)}:seen:{day}"
+
+    def agent_timeline(self, agent: str, day: str) -> str:
+        """List of JSON state changes of the day, for the agent's timeline."""
+        return f"{self._a(agent)}:timeline:{day}"

@@ -1,0 +1,218 @@
+"""Lua scripts that apply one event to one entity (a queue or an agent), atomically.
+
+Why Lua: an event changes several keys (call hash, waiting set, interval and day counters, the
+dedup set); a script makes that all-or-nothing and costs one round trip. Each script touches
+the keys of a single entity only (one hash tag), so it also runs on Redis Cluster.
+
+Both scripts start with the dedup set: ``SADD`` returning 0 means the event was applied before
+(at-least-once delivery), and nothing changes. A rejected event is removed from the set again so
+the state is exactly as before.
+
+Redis Lua numbers are doubles: epoch milliseconds (≈1.7e12) are exact, but ``tostring`` would
+print them in exponent form, so key suffixes are formatted with ``%d``.
+"""
+
+QUEUE_APPLY = r"""
+local seen, callk, waiting, touched = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local op, id, ts = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local call, agent = ARGV[4], ARGV[5]
+local qp = ARGV[8]
+local t_ms, s_ms, amount_ms = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
+local counter_ttl, seen_ttl, call_ttl = tonumber(ARGV[12]), tonumber(ARGV[13]), tonumber(ARGV[14])
+
+local function bump(iv, day, fields)
+  local ivk = qp .. ':iv:' .. iv
+  local dk = qp .. ':day:' .. day
+  for i = 1, #fields, 2 do
+    redis.call('HINCRBY', ivk, fields[i], fields[i + 1])
+    redis.call('HINCRBY', dk, fields[i], fields[i + 1])
+  end
+  redis.call('EXPIRE', ivk, counter_ttl)
+  redis.call('EXPIRE', dk, counter_ttl)
+  redis.call('ZADD', touched, tonumber(iv), iv)
+end
+
+if redis.call('SADD', seen, id) == 0 then
+  local c = redis.call('HMGET', callk, 'talk_ms', 'hold_ms')
+  return {'dup', c[1] or '0', c[2] or '0'}
+end
+redis.call('EXPIRE', seen, seen_ttl)
+local function reject(reason)
+  redis.call('SREM', seen, id)
+  return {'bad', reason}
+end
+
+if op == 'queued' then
+  if redis.call('EXISTS', callk) == 1 then
+    return reject('call ' .. call .. ' was already queued')
+  end
+  redis.call('HSET', callk, 'status', 'waiting', 'enter_ms', ARGV[3], 'iv', ARGV[6], 'day', ARGV[7])
+  redis.call('EXPIRE', callk, call_ttl)
+  redis.call('ZADD', waiting, ts, call)
+  bump(ARGV[6], ARGV[7], {'offered', 1})
+  return {'ok'}
+end
+
+local c = redis.call('HMGET', callk, 'status', 'enter_ms', 'iv', 'day', 'answer_ms')
+local status = c[1]
+if not status then
+  return reject('call ' .. call .. ' was never queued in this queue')
+end
+local enter, iv, day = tonumber(c[2]), c[3], c[4]
+
+if op == 'answered' or op == 'abandoned' or op == 'missed' then
+  if status ~= 'waiting' then
+    return reject('call ' .. call .. ' is ' .. status .. ', not waiting')
+  end
+  if ts < enter then
+    return reject('event is earlier than the call entered the queue')
+  end
+end
+
+if op == 'answered' then
+  local wait = ts - enter
+  redis.call('HSET', callk, 'status', 'answered', 'answer_ms', ARGV[3], 'agent', agent)
+  redis.call('ZREM', waiting, call)
+  local f = {'answered', 1, 'wait_answered_ms', wait}
+  if wait <= t_ms then f[#f + 1] = 'answered_within_t'; f[#f + 1] = 1 end
+  bump(iv, day, f)
+  return {'ok', string.format('%d', wait)}
+elseif op == 'abandoned' then
+  local wait = ts - enter
+  redis.call('HSET', callk, 'status', 'abandoned', 'end_ms', ARGV[3])
+  redis.call('ZREM', waiting, call)
+  local f = {'abandoned', 1, 'wait_abandoned_ms', wait}
+  if wait <= s_ms then f[#f + 1] = 'abandoned_short'; f[#f + 1] = 1 end
+  if wait <= t_ms then f[#f + 1] = 'abandoned_within_t'; f[#f + 1] = 1 end
+  bump(iv, day, f)
+  return {'ok'}
+elseif op == 'missed' then
+  bump(iv, day, {'missed', 1})
+  return {'ok'}
+elseif op == 'ended' or op == 'transferred' then
+  if status ~= 'answered' then
+    return reject('call ' .. call .. ' is ' .. status .. ', not answered')
+  end
+  local answer = tonumber(c[5])
+  if ts < answer then
+    return reject('call ends before it was answered')
+  end
+  local hold = amount_ms
+  if hold > ts - answer then
+    return reject('hold_s is longer than the call')
+  end
+  local talk = ts - answer - hold
+  redis.call('HSET', callk, 'status', op, 'end_ms', ARGV[3], 'talk_ms', talk, 'hold_ms', hold)
+  local f = {'handled', 1, 'talk_ms', talk, 'hold_ms', hold}
+  if op == 'transferred' then f[#f + 1] = 'transfers'; f[#f + 1] = 1 end
+  bump(iv, day, f)
+  return {'ok', string.format('%d', talk), string.format('%d', hold)}
+elseif op == 'acw' then
+  redis.call('HINCRBY', callk, 'acw_ms', amount_ms)
+  bump(iv, day, {'acw_ms', amount_ms})
+  return {'ok'}
+end
+return reject('unknown operation ' .. op)
+"""
+
+AGENT_APPLY = r"""
+local seen, live, touched = KEYS[1], KEYS[2], KEYS[3]
+local op, id, ts = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local ap = ARGV[4]
+local ivlen, off = tonumber(ARGV[5]), tonumber(ARGV[6])
+local counter_ttl, seen_ttl = tonumber(ARGV[7]), tonumber(ARGV[8])
+-- Time in a state is counted for at most this long: a lost logout event must not make an
+-- agent "available" for a week.
+local MAX_SPAN_MS = 86400000
+
+local function day_of(t)
+  -- Local civil date of epoch-ms t (offset off), by the days-from-civil inverse.
+  local z = math.floor((t + off) / 86400000) + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524)
+    - math.floor(doe / 146096)) / 365)
+  local y = yoe + era * 400
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local d = doy - math.floor((153 * mp + 2) / 5) + 1
+  local m = mp < 10 and mp + 3 or mp - 9
+  if m <= 2 then y = y + 1 end
+  return string.format('%04d-%02d-%02d', y, m, d)
+end
+
+local function iv_of(t)
+  return math.floor((t + off) / ivlen) * ivlen - off
+end
+
+local function count(t, fields)
+  local iv = iv_of(t)
+  local ivk = ap .. ':iv:' .. string.format('%d', iv)
+  local dk = ap .. ':day:' .. day_of(t)
+  for i = 1, #fields, 2 do
+    redis.call('HINCRBY', ivk, fields[i], fields[i + 1])
+    redis.call('HINCRBY', dk, fields[i], fields[i + 1])
+  end
+  redis.call('EXPIRE', ivk, counter_ttl)
+  redis.call('EXPIRE', dk, counter_ttl)
+  redis.call('ZADD', touched, iv, string.format('%d', iv))
+end
+
+local function add_time(field, from, to)
+  local t = math.max(from, to - MAX_SPAN_MS)
+  while t < to do
+    local stop = math.min(iv_of(t) + ivlen, to)
+    count(t, {field, stop - t})
+    t = stop
+  end
+end
+
+if redis.call('SADD', seen, id) == 0 then
+  return {'dup'}
+end
+redis.call('EXPIRE', seen, seen_ttl)
+
+if op == 'state' then
+  local state, reason, queues = ARGV[9], ARGV[10], ARGV[11]
+  local cur = redis.call('HMGET', live, 'state', 'reason', 'since_ms', 'last_call', 'last_queue')
+  local since = tonumber(cur[3])
+  if since and ts < since then
+    redis.call('SREM', seen, id)
+    return {'bad', 'older than the agent\'s current state (since ' .. cur[3] .. ' ms)'}
+  end
+  local result = {'ok'}
+  if cur[1] and cur[1] ~= 'logged_out' then
+    local field = 's:' .. cur[1]
+    if cur[1] == 'aux' and cur[2] and cur[2] ~= '' then field = field .. ':' .. cur[2] end
+    add_time(field, since, ts)
+    if cur[1] == 'acw' and cur[4] and cur[4] ~= '' then
+      -- The ACW that follows a call belongs to that call's queue and interval.
+      result = {'ok', string.format('%d', ts - since), cur[5], cur[4]}
+      redis.call('HSET', live, 'last_call', '')
+    end
+  end
+  redis.call('HSET', live, 'state', state, 'reason', reason, 'since_ms', ARGV[3])
+  if queues ~= '' then redis.call('HSET', live, 'queues', queues) end
+  local tl = ap .. ':timeline:' .. day_of(ts)
+  redis.call('RPUSH', tl, cjson.encode({ts, state, reason}))
+  redis.call('EXPIRE', tl, counter_ttl)
+  return result
+end
+
+local call, queue = ARGV[9], ARGV[10]
+if op == 'answered' then
+  redis.call('HSET', live, 'call', call, 'call_queue', queue)
+  count(ts, {'answered', 1})
+elseif op == 'ended' or op == 'transferred' then
+  local f = {'handled', 1, 'talk_ms', tonumber(ARGV[11]), 'hold_ms', tonumber(ARGV[12])}
+  if op == 'transferred' then f[#f + 1] = 'transfers'; f[#f + 1] = 1 end
+  count(ts, f)
+  redis.call('HSET', live, 'call', '', 'call_queue', '', 'last_call', call, 'last_queue', queue)
+elseif op == 'missed' then
+  count(ts, {'missed', 1})
+else
+  redis.call('SREM', seen, id)
+  return {'bad', 'unknown operation ' .. op}
+end
+return {'ok'}
+"""

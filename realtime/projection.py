@@ -1,0 +1,102 @@
+"""The Erlang projection of each queue's current interval, added to the snapshot.
+
+Inputs come from the queue's own live data: the arrival rate of the last two intervals, today's
+AHT, the staffed agents skilled for the queue, and the patience learned from today's abandons.
+All queues are computed in one vectorised call of the staffing engine.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from realtime.live import LiveState
+from staffing import erlang_a, erlang_c, estimate_patience, kpis, required_agents
+
+# Without a handled call yet there is no AHT to learn from; the projection then assumes this
+# and says so (``aht_assumed``).
+DEFAULT_AHT_S = 300.0
+# Patience fallback when there are too few abandons to estimate it (documented in docs/metrics.md).
+DEFAULT_PATIENCE_S = 180.0
+MIN_ABANDONS = 10
+# Fewer seconds of observed arrivals than this gives no projection (a rate from 20 s is noise).
+MIN_OBSERVED_S = 120.0
+
+
+def arrival_rate_per_s(current: dict[str, float], previous: dict[str, float], interval_s: int, elapsed_s: float) -> float | None:
+    """Offered calls per second over the previous interval and the elapsed part of this one."""
+    observed_s = elapsed_s + (interval_s if previous else 0.0)
+    if observed_s < MIN_OBSERVED_S:
+        return None
+    return (current.get("offered", 0.0) + previous.get("offered", 0.0)) / observed_s
+
+
+def project_queues(blocks: list[dict[str, Any]], live: LiveState, interval_s: int, now_ms: int) -> None:
+    """Fill ``block["projection"]`` for every queue where it is defined (in place).
+
+    Queues are grouped by (model, SL formula) and each group is one vectorised call of the
+    staffing engine, whatever the number of queues.
+    """
+    elapsed_s = (now_ms - live.interval_start_ms) / 1000
+    groups: dict[tuple[str, str], list[tuple[dict[str, Any], float, float | None, float, float]]] = {}
+    for block, q in zip(blocks, live.queues, strict=True):
+        rate = arrival_rate_per_s(q.interval, q.previous_interval, interval_s, elapsed_s)
+        if rate is None:
+            continue
+        agents = block["now"]["agents"]
+        staffed = agents["available"] + agents["on_call"] + agents["acw"]
+        waited_s = (q.day.get("wait_answered_ms", 0.0) + q.day.get("wait_abandoned_ms", 0.0)) / 1000
+        patience = float(estimate_patience(q.day.get("abandoned", 0.0), waited_s,
+                                           min_abandons=MIN_ABANDONS, fallback_s=DEFAULT_PATIENCE_S))
+        cfg = block["config"]
+        groups.setdefault((cfg["model"], cfg["sl_formula"]), []).append(
+            (block, rate, kpis.aht_s(q.day), staffed, patience)
+        )
+    for (model, formula), rows in groups.items():
+        _project_group(model, formula, rows)
+
+
+def _project_group(model: str, formula: str, rows: list[tuple[dict[str, Any], float, float | None, float, float]]) -> None:
+    cfgs = [r[0]["config"] for r in rows]
+    rate = np.array([r[1] for r in rows])
+    aht = np.array([r[2] if r[2] is not None else DEFAULT_AHT_S for r in rows])
+    n = np.array([r[3] for r in rows], dtype=float)
+    t = np.array([c["sl_threshold_s"] for c in cfgs], dtype=float)
+    s = np.array([c["short_abandon_s"] for c in cfgs], dtype=float)
+    target = np.array([c["sl_target"] for c in cfgs], dtype=float)
+    if model == "erlang_a":
+        patience = np.array([r[4] for r in rows])
+        res = erlang_a(rate, aht, n, t, patience, short_abandon_s=s)
+        sl, asa, p_ab = res.service_level(formula), res.asa_s, res.p_abandon
+        stable = np.ones(len(rows), dtype=bool)
+    else:
+        patience = None
+        resc = erlang_c(rate, aht, n, t)
+        sl, asa, p_ab, stable = resc.service_level, resc.asa_s, None, resc.stable
+    required = required_agents(rate, aht, target_sl=target, threshold_s=t, model=model, patience_s=patience,
+                               sl_formula=formula, short_abandon_s=s)
+    for i, (block, *_rest) in enumerate(rows):
+        block["projection"] = {
+            "model": model,
+            "agents": int(n[i]),
+            "rate_per_hour": float(rate[i] * 3600),
+            "aht_s": float(aht[i]),
+            "aht_assumed": rows[i][2] is None,
+            "patience_s": float(patience[i]) if patience is not None else None,
+            "service_level": _finite(np.atleast_1d(sl)[i]),
+            "asa_s": _finite(np.atleast_1d(asa)[i]),
+            "p_abandon": _finite(np.atleast_1d(p_ab)[i]) if p_ab is not None else None,
+            "stable": bool(np.atleast_1d(stable)[i]),
+            "required_agents": _int_or_none(np.atleast_1d(required)[i]),
+        }
+
+
+def _finite(x: Any) -> float | None:
+    x = float(x)
+    return x if np.isfinite(x) else None
+
+
+def _int_or_none(x: Any) -> int | None:
+    x = float(x)
+    return int(x) if np.isfinite(x) else None

@@ -1,0 +1,288 @@
+"""The store's read side: what the engine, the pages and the API read (mixed into Store)."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from realtime.keys import Keys
+from realtime.live import AGENT_LIVE_FIELDS, AgentLive, LiveState, QueueLive, numbers
+from realtime.timebase import Timebase
+from staffing import kpis
+
+if TYPE_CHECKING:
+    import redis
+
+    from floorboard.config import QueueConfig, Settings
+
+# Callers listed on the queue page; the count and the oldest are always exact.
+MAX_WAITING_LISTED = 200
+# The heartbeat outlives this many missed ticks before it expires.
+HEARTBEAT_TICKS = 5
+
+
+class StoreReads:
+    r: redis.Redis
+    keys: Keys
+    timebase: Timebase
+    settings: Settings
+
+    def queue_config(self, queue: str) -> QueueConfig:  # provided by Store
+        raise NotImplementedError
+
+    # ----------------------------------------------------------------- engine input
+    def queue_ids(self) -> list[str]:
+        seen = set(self.r.smembers(self.keys.queues))
+        return sorted(seen | set(self.settings.queues.queues))
+
+    def fetch_live(self, now_ms: int) -> LiveState:
+        """Everything one tick needs, in two pipelined round trips."""
+        tb, k = self.timebase, self.keys
+        iv = tb.interval_start_ms(now_ms)
+        prev_iv = tb.interval_start_ms(iv - 1)
+        day = tb.day(now_ms)
+        queues = self.queue_ids()
+        agents = sorted(self.r.smembers(k.agents))
+
+        pipe = self.r.pipeline(transaction=False)
+        for q in queues:
+            t_ms = int(self.queue_config(q).sl_threshold_s * 1000)
+            pipe.hgetall(k.queue_interval(q, iv))
+            pipe.hgetall(k.queue_interval(q, prev_iv))
+            pipe.hgetall(k.queue_day(q, day))
+            pipe.zcard(k.queue_waiting(q))
+            pipe.zrange(k.queue_waiting(q), 0, MAX_WAITING_LISTED - 1, withscores=True)
+            pipe.zcount(k.queue_waiting(q), "-inf", now_ms - t_ms)
+            pipe.zcount(k.queue_waiting(q), iv, now_ms - t_ms)
+        for a in agents:
+            pipe.hmget(k.agent(a), AGENT_LIVE_FIELDS)
+            pipe.hgetall(k.agent_interval(a, iv))
+            pipe.hgetall(k.agent_day(a, day))
+        replies = pipe.execute()
+
+        queue_rows: list[QueueLive] = []
+        for i, q in enumerate(queues):
+            cur, prev, dayc, count, listed, over_t, over_t_iv = replies[i * 7 : i * 7 + 7]
+            waiting_calls = [(call, int(score)) for call, score in listed]
+            queue_rows.append(
+                QueueLive(
+                    id=q,
+                    interval=numbers(cur),
+                    previous_interval=numbers(prev),
+                    day=numbers(dayc),
+                    waiting=int(count),
+                    oldest_enter_ms=waiting_calls[0][1] if waiting_calls else None,
+                    waiting_over_t=int(over_t),
+                    waiting_over_t_interval=int(over_t_iv),
+                    waiting_calls=waiting_calls,
+                )
+            )
+        base = len(queues) * 7
+        agent_rows = [
+            AgentLive.from_redis(a, *replies[base + j * 3 : base + j * 3 + 3])
+            for j, a in enumerate(agents)
+        ]
+        day_start, _ = tb.day_bounds_ms(day)
+        return LiveState(now_ms, iv, day, day_start, queue_rows, agent_rows)
+
+    def write_snapshot(self, snapshot: dict[str, Any], details: dict[str, dict[str, Any]], now_ms: int) -> None:
+        """Snapshot, per-queue details and heartbeat in one transaction, then notify."""
+        ttl_s = max(2, round(self.settings.tick_s * HEARTBEAT_TICKS))
+        pipe = self.r.pipeline(transaction=True)
+        pipe.set(self.keys.snapshot, json.dumps(snapshot, separators=(",", ":")))
+        for queue, detail in details.items():
+            # Details are only meaningful while the engine runs; let them expire with it.
+            pipe.set(self.keys.queue_detail(queue), json.dumps(detail, separators=(",", ":")), ex=ttl_s * 12)
+        # TTL'd heartbeat: if the engine dies the key disappears and `engine --check` fails.
+        pipe.set(self.keys.heartbeat, now_ms, ex=ttl_s)
+        pipe.publish(self.keys.snapshot_channel, now_ms)
+        pipe.execute()
+
+    # ----------------------------------------------------------------- archiving
+    def closed_intervals(
+        self, before_ms: int
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[tuple[str, str]]]:
+        """Touched intervals that started before ``before_ms``, with their counters.
+
+        Returns queue rows, agent rows, and the (touched key, member) marks to clear once the
+        rows are stored.
+        """
+        k, tb = self.keys, self.timebase
+        queues = self.queue_ids()
+        agents = sorted(self.r.smembers(k.agents))
+        touched = [(k.queue_touched(q), q, "queue") for q in queues]
+        touched += [(k.agent_touched(a), a, "agent") for a in agents]
+        pipe = self.r.pipeline(transaction=False)
+        for key, _, _ in touched:
+            pipe.zrangebyscore(key, "-inf", f"({before_ms}")
+        found = [(key, ident, kind, iv) for (key, ident, kind), ivs in zip(touched, pipe.execute(), strict=True) for iv in ivs]
+        pipe = self.r.pipeline(transaction=False)
+        for _, ident, kind, iv in found:
+            key = k.queue_interval(ident, int(iv)) if kind == "queue" else k.agent_interval(ident, int(iv))
+            pipe.hgetall(key)
+        queue_rows, agent_rows, marks = [], [], []
+        for (key, ident, kind, iv), raw in zip(found, pipe.execute(), strict=True):
+            marks.append((key, iv))
+            if not raw:
+                continue  # expired before it could be archived; nothing left to keep
+            start = int(iv)
+            counters = {f: int(v) for f, v in raw.items()}
+            if kind == "queue":
+                row = {"queue": ident, "interval_start_ms": start, "day": tb.day(start)}
+                row.update({f: counters.get(f, 0) for f in kpis.COUNTER_FIELDS})
+                queue_rows.append(row)
+            else:
+                agent_rows.append({"agent": ident, "interval_start_ms": start, "day": tb.day(start), "counters": counters})
+        return queue_rows, agent_rows, marks
+
+    def unmark_touched(self, marks: list[tuple[str, str]]) -> None:
+        pipe = self.r.pipeline(transaction=False)
+        for key, member in marks:
+            pipe.zrem(key, member)
+        if marks:
+            pipe.execute()
+
+    # ----------------------------------------------------------------- pages and API
+    def read_snapshot(self) -> dict[str, Any] | None:
+        raw = self.r.get(self.keys.snapshot)
+        return json.loads(raw) if raw else None
+
+    def heartbeat_age_s(self, now_ms: int) -> float | None:
+        raw = self.r.get(self.keys.heartbeat)
+        return None if raw is None else max(0.0, (now_ms - int(raw)) / 1000)
+
+    def read_intervals(self, queue: str, day: str) -> list[dict[str, Any]]:
+        """Every interval of a local day with its counters and KPIs (live state only)."""
+        cfg = self.queue_config(queue)
+        starts = self.timebase.day_intervals_ms(day)
+        pipe = self.r.pipeline(transaction=False)
+        for start in starts:
+            pipe.hgetall(self.keys.queue_interval(queue, start))
+        rows = []
+        for start, raw in zip(starts, pipe.execute(), strict=True):
+            row: dict[str, Any] = {"start_ms": start, "label": self.timebase.local_label(start)}
+            row.update(kpis.summarize(numbers(raw), cfg.sl_formula))
+            rows.append(row)
+        return rows
+
+    def read_day_totals(self, queue: str, day: str) -> dict[str, Any]:
+        cfg = self.queue_config(queue)
+        return kpis.summarize(numbers(self.r.hgetall(self.keys.queue_day(queue, day))), cfg.sl_formula)
+
+    def read_queue_view(self, queue: str, now_ms: int) -> dict[str, Any] | None:
+        if queue not in self.queue_ids():
+            return None
+        raw = self.r.get(self.keys.queue_detail(queue))
+        detail = json.loads(raw) if raw else {"agents": [], "waiting": []}
+        age_s = (now_ms - detail.get("generated_ms", now_ms)) / 1000
+        for m in detail["agents"]:
+            if m.get("time_in_state_s") is not None:
+                m["time_in_state_s"] += age_s
+        for w in detail["waiting"]:
+            w["wait_s"] += age_s
+        return {
+            "queue": queue,
+            "config": self.queue_config(queue).as_dict(),
+            "intervals": self.read_intervals(queue, self.timebase.day(now_ms)),
+            "agents": detail["agents"],
+            "waiting": detail["waiting"],
+            "team_median": detail.get("team_median", {}),
+        }
+
+    def read_agent_view(self, agent: str, now_ms: int) -> dict[str, Any] | None:
+        """One agent's own live state, today's counters and timeline, and their team median."""
+        k = self.keys
+        if not self.r.sismember(k.agents, agent):
+            return None
+        day = self.timebase.day(now_ms)
+        pipe = self.r.pipeline(transaction=False)
+        pipe.hmget(k.agent(agent), AGENT_LIVE_FIELDS)
+        pipe.hgetall(k.agent_interval(agent, self.timebase.interval_start_ms(now_ms)))
+        pipe.hgetall(k.agent_day(agent, day))
+        pipe.lrange(k.agent_timeline(agent, day), 0, -1)
+        live_raw, iv_raw, day_raw, timeline_raw = pipe.execute()
+        live = AgentLive.from_redis(agent, live_raw, iv_raw, day_raw)
+        team: dict[str, Any] = {"size": 0, "median": {}}
+        if live.queues:
+            raw = self.r.get(k.queue_detail(live.queues[0]))
+            if raw:
+                detail = json.loads(raw)
+                team = {"queue": live.queues[0], "size": len(detail["agents"]), "median": detail.get("team_median", {})}
+        return {
+            "agent": agent,
+            "state": live.state,
+            "reason": live.reason,
+            "since_ms": live.since_ms,
+            "time_in_state_s": (now_ms - live.since_ms) / 1000 if live.since_ms else None,
+            "queues": list(live.queues),
+            "call": live.call,
+            "today": _agent_today(live, now_ms, self.timebase.day_bounds_ms(day)[0]),
+            "timeline": _timeline(timeline_raw, now_ms),
+            "team": team,
+        }
+
+    def read_health(self, now_ms: int) -> dict[str, Any]:
+        k = self.keys
+        pipe = self.r.pipeline(transaction=False)
+        pipe.get(k.heartbeat)
+        pipe.hgetall(k.stats)
+        pipe.xlen(k.deadletters)
+        pipe.xinfo_groups(k.events) if self.r.exists(k.events) else pipe.echo("[]")
+        beat, stats, dl_len, groups = pipe.execute()
+        backlog = 0
+        if isinstance(groups, list):
+            for g in groups:
+                backlog += int(g.get("lag") or 0) + int(g.get("pending") or 0)
+        age = None if beat is None else max(0.0, (now_ms - int(beat)) / 1000)
+        return {
+            "status": "ok" if age is not None and age <= self.settings.tick_s * 3 else "stale",
+            "heartbeat_age_s": age,
+            "tick_s": self.settings.tick_s,
+            "events_applied": int(stats.get("applied", 0)),
+            "duplicates": int(stats.get("duplicates", 0)),
+            "deadletters": int(stats.get("deadletters", 0)),
+            "deadletters_kept": int(dl_len),
+            "deadletter_reasons": {
+                key.split(":", 1)[1]: int(v) for key, v in stats.items() if key.startswith("reason:")
+            },
+            "stream_backlog": backlog,
+        }
+
+    def read_deadletters(self, limit: int) -> list[dict[str, Any]]:
+        entries = self.r.xrevrange(self.keys.deadletters, count=max(1, min(limit, 1000)))
+        return [
+            {"id": eid, "at_ms": int(f.get("at_ms", 0)), "source": f.get("src"), "reason": f.get("reason"), "raw": f.get("raw")}
+            for eid, f in entries
+        ]
+
+
+def _agent_today(live: AgentLive, now_ms: int, day_start_ms: int) -> dict[str, Any]:
+    day = dict(live.day)
+    if live.state and live.state != "logged_out" and live.since_ms is not None:
+        field = f"s:{live.state}" + (f":{live.reason}" if live.state == "aux" and live.reason else "")
+        day[field] = day.get(field, 0.0) + max(0, now_ms - max(live.since_ms, day_start_ms))
+    handled = day.get("handled", 0.0)
+    handling = day.get("s:on_call", 0.0) + day.get("s:acw", 0.0)
+    return {
+        "handled": handled,
+        "answered": day.get("answered", 0.0),
+        "talk_ms": day.get("talk_ms", 0.0),
+        "hold_ms": day.get("hold_ms", 0.0),
+        "acw_ms": day.get("s:acw", 0.0),
+        "missed": day.get("missed", 0.0),
+        "transfers": day.get("transfers", 0.0),
+        "aht_s": kpis.aht_s(
+            {"handled": handled, "talk_ms": day.get("talk_ms", 0.0), "hold_ms": day.get("hold_ms", 0.0), "acw_ms": day.get("s:acw", 0.0)}
+        ),
+        "occupancy": kpis.occupancy(handling, day.get("s:available", 0.0)),
+        "state_s": {key[2:]: v / 1000 for key, v in sorted(day.items()) if key.startswith("s:")},
+    }
+
+
+def _timeline(raw: list[str], now_ms: int) -> list[dict[str, Any]]:
+    changes = [json.loads(x) for x in raw]
+    out = []
+    for i, (ts, state, reason) in enumerate(changes):
+        end = changes[i + 1][0] if i + 1 < len(changes) else now_ms
+        out.append({"start_ms": int(ts), "end_ms": int(end), "state": state, "reason": reason or None})
+    return out

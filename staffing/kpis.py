@@ -1,0 +1,93 @@
+"""Observed KPIs from raw per-interval counters (the definitions in docs/metrics.md).
+
+Pure functions: a mapping of counters in, a float (or None where the ratio is undefined,
+e.g. SL with no calls) out. The live pipeline keeps only raw counters, so every variant is
+derived here and nowhere else.
+
+Counter names (all integers; ``*_ms`` in milliseconds):
+offered, answered, answered_within_t, abandoned, abandoned_short, abandoned_within_t,
+wait_answered_ms, wait_abandoned_ms, handled, talk_ms, hold_ms, acw_ms, transfers, missed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+Counters = Mapping[str, float]
+
+COUNTER_FIELDS = (
+    "offered",
+    "answered",
+    "answered_within_t",
+    "abandoned",
+    "abandoned_short",
+    "abandoned_within_t",
+    "wait_answered_ms",
+    "wait_abandoned_ms",
+    "handled",
+    "talk_ms",
+    "hold_ms",
+    "acw_ms",
+    "transfers",
+    "missed",
+)
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return None if den <= 0 else num / den
+
+
+def service_level(c: Counters, formula: str = "excl_short", waiting_over_t: int = 0) -> float | None:
+    """Service level under one of the named formulas.
+
+    ``waiting_over_t`` callers are still waiting and have already waited longer than T: the
+    live SL counts each as a miss at once (in the denominator, never in the numerator), because
+    whatever happens next they cannot be answered within T.
+    """
+    awt = c.get("answered_within_t", 0)
+    ans = c.get("answered", 0)
+    ab = c.get("abandoned", 0)
+    miss = waiting_over_t
+    if formula == "excl_short":
+        return _ratio(awt, ans + ab - c.get("abandoned_short", 0) + miss)
+    if formula == "of_answered":
+        return _ratio(awt, ans + miss)
+    if formula == "abandon_within_t_good":
+        return _ratio(awt + c.get("abandoned_within_t", 0), ans + ab + miss)
+    if formula == "excl_abandon_after_t":
+        return _ratio(awt, ans + ab - c.get("abandoned_within_t", 0) + miss)
+    if formula == "of_offered":
+        return _ratio(awt, ans + ab + miss)
+    raise ValueError(f"formula: unknown service-level formula {formula!r}")
+
+
+def asa_s(c: Counters) -> float | None:
+    """Average speed of answer: wait of answered calls ÷ answered, from queue entry."""
+    return _ratio(c.get("wait_answered_ms", 0) / 1000.0, c.get("answered", 0))
+
+
+def abandon_rate(c: Counters) -> float | None:
+    """(abandoned − short) ÷ (answered + abandoned − short)."""
+    real = c.get("abandoned", 0) - c.get("abandoned_short", 0)
+    return _ratio(real, c.get("answered", 0) + real)
+
+
+def aht_s(c: Counters) -> float | None:
+    """Average handle time: (talk + hold + ACW) ÷ handled."""
+    handling_ms = c.get("talk_ms", 0) + c.get("hold_ms", 0) + c.get("acw_ms", 0)
+    return _ratio(handling_ms / 1000.0, c.get("handled", 0))
+
+
+def occupancy(handling_ms: float, available_ms: float) -> float | None:
+    """Handling time ÷ (handling + available idle) of staffed agents."""
+    return _ratio(handling_ms, handling_ms + available_ms)
+
+
+def summarize(c: Counters, formula: str, waiting_over_t: int = 0) -> dict[str, float | None]:
+    """The standard KPI block shown for an interval or a day."""
+    out: dict[str, float | None] = {k: float(c.get(k, 0)) for k in COUNTER_FIELDS}
+    out["service_level"] = service_level(c, formula, waiting_over_t)
+    out["asa_s"] = asa_s(c)
+    out["abandon_rate"] = abandon_rate(c)
+    out["aht_s"] = aht_s(c)
+    return out

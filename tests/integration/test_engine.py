@@ -1,0 +1,103 @@
+"""The engine tick over real Redis: the snapshot's numbers for the hand-computed scenario."""
+
+from __future__ import annotations
+
+import pytest
+
+from floorboard.config import load_settings
+from realtime.archive import Archiver
+from realtime.engine import Engine
+from realtime.history import History
+from realtime.queries import queue_day_intervals
+from realtime.runner import engine_alive
+from realtime.store import Store
+from staffing import erlang_a
+from tests.integration.scenario import T0, at, scenario
+
+pytestmark = pytest.mark.integration
+NOW = at(1000)  # 16:16:40: c6 has waited 40 s (> T), c5's interval is 16:00
+
+
+@pytest.fixture
+def store(redis_client, key_prefix) -> Store:
+    s = Store(redis_client, load_settings({"FLOORBOARD_KEY_PREFIX": key_prefix}))
+    s.apply_entries([(p, "test") for p in scenario()], NOW)
+    return s
+
+
+def test_snapshot_numbers(store):
+    snap = Engine(store).tick(NOW)
+    (q,) = snap["queues"]
+    assert q["id"] == "sales" and snap["interval_start_ms"] == at(900)
+    assert q["now"]["waiting"] == 1 and q["now"]["longest_wait_s"] == pytest.approx(40.0)
+    assert q["now"]["waiting_over_t"] == 1
+    # a1 on call (since 16:15:20), a2 in aux break.
+    assert q["now"]["agents"] == {"available": 0, "on_call": 1, "acw": 0, "aux": 1, "logged_in": 2,
+                                  "aux_reasons": {"break": 1}}
+    today = q["today"]
+    assert today["offered"] == 6 and today["answered"] == 3 and today["abandoned"] == 2
+    # Live SL today: 1 within T ÷ (3 + 2 − 1 short + 1 still waiting beyond T) = 0.2.
+    assert today["service_level"] == pytest.approx(1 / 5)
+    assert q["now"]["service_level"] == pytest.approx(1 / 5)
+    assert today["asa_s"] == pytest.approx(85 / 3)
+    assert today["abandon_rate"] == pytest.approx(1 / 4)
+    assert today["aht_s"] == pytest.approx(215.0)
+    # The current interval (16:15) has c6, queued at 16:16:00 and still waiting beyond T.
+    assert q["interval"]["offered"] == 1 and q["interval"]["service_level"] == 0.0
+
+
+def test_occupancy_from_agent_state_time(store):
+    snap = Engine(store).tick(NOW)
+    today = snap["queues"][0]["today"]
+    # a1: on_call 100 + acw 30 + on_call since 920 → 80 = 210 s handling; available 25 + 765 = 790 s.
+    # a2: on_call 300 s; available 220 s; aux does not count.
+    assert today["occupancy"] == pytest.approx((210 + 300) / (210 + 300 + 790 + 220))
+
+
+def test_projection_is_the_staffing_engine_on_observed_inputs(store):
+    snap = Engine(store).tick(NOW)
+    p = snap["queues"][0]["projection"]
+    # Rate: 5 offered in the previous interval + 1 in the 100 s of this one → 6 / 1000 s.
+    assert p["rate_per_hour"] == pytest.approx(6 / 1000 * 3600)
+    assert p["aht_s"] == pytest.approx(215.0) and not p["aht_assumed"]
+    assert p["agents"] == 1  # a2 is in aux
+    assert p["patience_s"] == 180.0  # too few abandons: the documented fallback
+    direct = erlang_a(6 / 1000, 215.0, 1, 20.0, 180.0, short_abandon_s=5.0)
+    assert p["service_level"] == pytest.approx(float(direct.service_level("excl_short")))
+    assert p["required_agents"] >= 1
+
+
+def test_queue_and_agent_views(store):
+    Engine(store).tick(NOW)
+    view = store.read_queue_view("sales", NOW)
+    assert [m["agent"] for m in view["agents"]] == ["a2", "a1"]  # aux first
+    assert view["waiting"] == [{"call": "c6", "enter_ms": at(960), "wait_s": pytest.approx(40.0)}]
+    assert sum(r["offered"] for r in view["intervals"]) == 6 and len(view["intervals"]) == 96
+    a1 = store.read_agent_view("a1", NOW)
+    assert a1["state"] == "on_call" and a1["time_in_state_s"] == pytest.approx(80.0)
+    assert a1["today"]["handled"] == 1 and a1["today"]["aht_s"] == pytest.approx(130.0)
+    assert [t["state"] for t in a1["timeline"]] == ["available", "on_call", "acw", "available", "on_call"]
+    assert a1["team"]["size"] == 2 and a1["team"]["median"]["handled"] == 1.0
+    assert store.read_agent_view("nobody", NOW) is None
+
+
+def test_heartbeat_and_check(store):
+    assert engine_alive(store, NOW)[0] is False
+    Engine(store).tick(NOW)
+    assert engine_alive(store, NOW + 1000)[0] is True
+    alive, message = engine_alive(store, NOW + 60_000)
+    assert not alive and "old" in message
+
+
+def test_closed_intervals_are_archived_and_served_from_history(store, tmp_path):
+    history = History(f"sqlite:///{tmp_path / 'h.db'}")
+    later = at(900 + 900 + 400)  # 16:15 closed at 16:30, more than 5 min before 16:36:40
+    nq, na = Archiver(store, history).run_once(later)
+    assert nq == 2 and na == 3  # sales 16:00, 16:15; a1 16:00, 16:15; a2 16:00
+    assert Archiver(store, history).run_once(later) == (0, 0)  # nothing touched since
+    # Live keys gone (expired, or a restart without persistence): the history answers.
+    store.r.delete(store.keys.queue_interval("sales", T0))
+    day = queue_day_intervals(store, history, "sales", "2025-11-24")
+    row = next(r for r in day["intervals"] if r["start_ms"] == T0)
+    assert row["source"] == "history" and row["offered"] == 5 and row["service_level"] == pytest.approx(0.25)
+    assert day["totals"]["offered"] == 6

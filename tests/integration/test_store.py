@@ -1,0 +1,171 @@
+"""Events → live state in a real Redis: exact counters, idempotency, bad input, keyspace."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from floorboard.config import load_settings
+from realtime.aggregator import Aggregator
+from realtime.keys import Keys
+from realtime.store import Store
+from tests.integration.scenario import EXPECTED_INTERVAL_1600, T0, at, scenario
+
+pytestmark = pytest.mark.integration
+NOW = at(1000)  # 16:16:40, just after the scenario
+
+
+@pytest.fixture
+def store(redis_client, key_prefix) -> Store:
+    return Store(redis_client, load_settings({"FLOORBOARD_KEY_PREFIX": key_prefix}))
+
+
+def apply(store: Store, payloads: list[str], now: int = NOW):
+    return store.apply_entries([(p, "test") for p in payloads], now)
+
+
+def counters(store: Store, key: str) -> dict[str, int]:
+    return {k: int(v) for k, v in store.r.hgetall(key).items()}
+
+
+def state_dump(store: Store) -> dict[str, object]:
+    """Every key except the pipeline's own bookkeeping (stats, dead letters)."""
+    k = store.keys
+    out = {}
+    for key in store.r.scan_iter(match=f"{k.prefix}*"):
+        if key in (k.stats, k.deadletters, k.source_newest):
+            continue
+        t = store.r.type(key)
+        out[key] = {
+            "hash": store.r.hgetall, "zset": lambda x: store.r.zrange(x, 0, -1, withscores=True),
+            "set": store.r.smembers, "list": lambda x: store.r.lrange(x, 0, -1), "string": store.r.get,
+        }[t](key)
+    return out
+
+
+def test_scenario_counters_are_exact(store):
+    result = apply(store, scenario())
+    assert (result.applied, result.duplicates, result.rejected) == (21, 0, [])
+    k = store.keys
+    assert counters(store, k.queue_interval("sales", T0)) == EXPECTED_INTERVAL_1600
+    assert counters(store, k.queue_interval("sales", at(900))) == {"offered": 1}
+    assert counters(store, k.queue_day("sales", "2025-11-24")) == {
+        key: EXPECTED_INTERVAL_1600.get(key, 0) + (1 if key == "offered" else 0) for key in EXPECTED_INTERVAL_1600
+    }
+    assert store.r.zrange(k.queue_waiting("sales"), 0, -1) == ["c6"]
+    a1 = counters(store, k.agent_interval("a1", T0))
+    assert a1 == {"answered": 1, "handled": 1, "talk_ms": 90_000, "hold_ms": 10_000,
+                  "s:available": 25_000 + (900 - 155) * 1000, "s:on_call": 100_000, "s:acw": 30_000}
+    assert counters(store, k.agent_interval("a1", at(900))) == {"answered": 1, "s:available": 20_000}
+    assert store.r.hget(k.agent("a2"), "state") == "aux"
+    assert store.r.hget(k.agent("a2"), "reason") == "break"
+
+
+def test_replaying_everything_changes_nothing(store):
+    apply(store, scenario())
+    before = state_dump(store)
+    result = apply(store, scenario())
+    assert result.applied == 0 and result.duplicates == 21
+    assert {reason for _, _, reason in result.rejected} == {"duplicate: this event id was already applied"}
+    assert state_dump(store) == before
+    health = store.read_health(NOW)
+    assert health["events_applied"] == 21 and health["duplicates"] == 21 and health["deadletters"] == 21
+
+
+BAD = [
+    ("{not json", "malformed JSON"),
+    (json.dumps({"v": 1, "id": "b2", "ts": T0, "type": "call.queued", "queue": "sales"}), "call is required"),
+    (json.dumps({"v": 1, "id": "b3", "ts": T0, "type": "call.queued", "queue": 5, "call": "x"}), "non-empty string"),
+    (json.dumps({"v": 1, "id": "b4", "ts": T0, "type": "call.vanished", "queue": "sales", "call": "x"}), "unknown type"),
+    (json.dumps({"v": 1, "id": "b5", "ts": T0, "type": "agent.state", "agent": "a9", "state": "asleep"}), "unknown state"),
+    ('{"v": 1, "id": "b6", "ts": 1764000000000, "type": "call.ended", "queue": "sales", "call": "c1", "agent": "a1", "hold_s": NaN}', "finite"),
+    (json.dumps({"v": 1, "id": "b7", "ts": T0, "type": "call.ended", "queue": "sales", "call": "c1", "agent": "a1", "hold_s": -4}), "non-negative"),
+    (json.dumps({"v": 1, "id": "b8", "ts": NOW + 3_600_000, "type": "call.queued", "queue": "sales", "call": "zz"}), "in the future"),
+    (json.dumps({"v": 1, "id": "b9", "ts": at(990), "type": "call.answered", "queue": "sales", "call": "ghost", "agent": "a1"}), "never queued"),
+    (json.dumps({"v": 1, "id": "b10", "ts": at(910), "type": "agent.state", "agent": "a1", "state": "aux", "reason": "lunch"}), "older than the agent"),
+    (json.dumps({"v": 1, "id": "b11", "ts": at(990), "type": "call.abandoned", "queue": "sales", "call": "c1"}), "not waiting"),
+    (json.dumps({"v": 1, "id": "b12", "ts": at(995), "type": "call.queued", "queue": "sales", "call": "c6"}), "already queued"),
+    (json.dumps({"v": 1, "id": "b13", "ts": at(990), "type": "call.ended", "queue": "sales", "call": "c5", "agent": "a1", "hold_s": 500}), "hold_s is longer"),
+    (json.dumps({"v": 1, "id": "b14", "ts": at(10) - 600_000, "type": "call.queued", "queue": "sales", "call": "old"}), "late"),
+    (json.dumps({"v": 1, "id": "s3", "ts": at(10), "type": "call.queued", "queue": "sales", "call": "c1"}), "duplicate"),
+]
+
+
+@pytest.mark.parametrize(("raw", "reason"), BAD, ids=[r for _, r in BAD])
+def test_bad_input_is_dead_lettered_and_changes_nothing(store, raw, reason):
+    apply(store, scenario())
+    before = state_dump(store)
+    result = apply(store, [raw])
+    assert result.applied == 0
+    assert state_dump(store) == before
+    letters = store.read_deadletters(10)
+    assert len(letters) == 1 and letters[0]["raw"] == raw and reason in letters[0]["reason"]
+    assert store.read_health(NOW)["deadletters"] == 1
+    assert sum(store.read_health(NOW)["deadletter_reasons"].values()) == 1
+
+
+def test_a_bad_item_in_an_array_does_not_block_the_good_ones(store):
+    good = json.loads(scenario()[2])
+    payload = json.dumps([good, {"v": 1, "id": "x", "type": "call.queued"}])
+    result = apply(store, [payload])
+    assert result.applied == 1 and len(result.rejected) == 1
+
+
+def test_replay_of_old_data_is_a_backfill_not_late(store):
+    # A different source (a replay) may be far behind the live one: each source's own clock.
+    apply(store, scenario())
+    old = json.dumps({"v": 1, "id": "r1", "ts": T0 - 86_400_000 * 300, "type": "call.queued", "queue": "sales", "call": "r1", "source": "replay:2025"})
+    assert apply(store, [old]).applied == 1
+
+
+def test_late_within_tolerance_lands_in_its_interval(store):
+    apply(store, scenario())
+    late = json.dumps({"v": 1, "id": "l1", "ts": at(899), "type": "call.queued", "queue": "sales", "call": "late1"})
+    assert apply(store, [late]).applied == 1
+    assert counters(store, store.keys.queue_interval("sales", T0))["offered"] == 6
+
+
+def test_aggregator_consumes_the_stream_at_least_once(store):
+    store.append_raw(scenario()[:10], "test")
+    agg = Aggregator(store, consumer="first", clock=lambda: NOW)
+    agg.ensure_group()
+    # "first" reads but dies before acknowledging: another consumer claims and applies.
+    store.r.xreadgroup("aggregators", "first", {store.keys.events: ">"}, count=100)
+    import realtime.aggregator as mod
+
+    mod_claim = mod.CLAIM_IDLE_MS
+    mod.CLAIM_IDLE_MS = 0
+    try:
+        second = Aggregator(store, consumer="second", clock=lambda: NOW)
+        total = second.drain()
+    finally:
+        mod.CLAIM_IDLE_MS = mod_claim
+    assert total.applied == 10
+    store.append_raw(scenario()[:10] + scenario()[10:], "test")  # redelivered + the rest
+    total = second.drain()
+    assert total.applied == 11 and total.duplicates == 10
+    assert counters(store, store.keys.queue_interval("sales", T0)) == EXPECTED_INTERVAL_1600
+    assert store.read_health(NOW)["stream_backlog"] == 0
+
+
+def test_keyspace_after_scenario(store):
+    apply(store, scenario())
+    k: Keys = store.keys
+    day = "2025-11-24"
+    expected = {
+        k.stats, k.source_newest, k.queues, k.agents,
+        k.queue_waiting("sales"), k.queue_interval("sales", T0), k.queue_interval("sales", at(900)),
+        k.queue_day("sales", day), k.queue_touched("sales"), k.queue_seen("sales", day),
+        *[k.call("sales", f"c{i}") for i in range(1, 7)],
+    }
+    for a in ("a1", "a2"):
+        expected |= {k.agent(a), k.agent_interval(a, T0), k.agent_day(a, day), k.agent_touched(a),
+                     k.agent_seen(a, day), k.agent_timeline(a, day)}
+    expected.add(k.agent_interval("a1", at(900)))
+    assert set(store.r.scan_iter(match=f"{k.prefix}*")) == expected
+    # Everything that grows with traffic expires.
+    for key in expected - {k.stats, k.source_newest, k.queues, k.agents, k.queue_waiting("sales"),
+                           k.queue_touched("sales"), k.agent_touched("a1"), k.agent_touched("a2"),
+                           k.agent("a1"), k.agent("a2")}:
+        assert store.r.ttl(key) > 0, key

@@ -1,0 +1,46 @@
+import pytest
+
+from staffing import kpis
+
+# A hand-computed interval: 10 answered (8 within T), 4 abandoned (1 within S=5 s, 2 within T).
+C = {
+    "offered": 14, "answered": 10, "answered_within_t": 8, "abandoned": 4, "abandoned_short": 1,
+    "abandoned_within_t": 2, "wait_answered_ms": 150_000, "wait_abandoned_ms": 200_000,
+    "handled": 9, "talk_ms": 1_800_000, "hold_ms": 90_000, "acw_ms": 270_000,
+}
+
+
+@pytest.mark.parametrize(
+    ("formula", "expected"),
+    [
+        ("excl_short", 8 / (10 + 4 - 1)),
+        ("of_answered", 8 / 10),
+        ("abandon_within_t_good", (8 + 2) / (10 + 4)),
+        ("excl_abandon_after_t", 8 / (10 + 4 - 2)),
+        ("of_offered", 8 / 14),
+    ],
+)
+def test_service_level_formulas(formula, expected):
+    assert kpis.service_level(C, formula) == pytest.approx(expected)
+
+
+def test_live_sl_counts_long_waiters_as_misses():
+    assert kpis.service_level(C, "excl_short", waiting_over_t=3) == pytest.approx(8 / 16)
+
+
+def test_other_kpis():
+    assert kpis.asa_s(C) == pytest.approx(15.0)
+    assert kpis.abandon_rate(C) == pytest.approx(3 / 13)
+    assert kpis.aht_s(C) == pytest.approx((1800 + 90 + 270) / 9)
+    assert kpis.occupancy(750, 250) == pytest.approx(0.75)
+
+
+def test_undefined_ratios_are_none_not_zero():
+    assert kpis.service_level({}, "excl_short") is None
+    assert kpis.asa_s({}) is None and kpis.aht_s({}) is None and kpis.abandon_rate({}) is None
+    assert kpis.occupancy(0, 0) is None
+
+
+def test_unknown_formula_is_named():
+    with pytest.raises(ValueError, match="formula"):
+        kpis.service_level(C, "bogus")
