@@ -448,7 +448,14 @@ def _to_ms(value: datetime | int | float) -> int:
 
 
 class SimulatedCenter:
-    """The simulator as an adapter: ``run(sink)`` paces events from ``start`` at ``speed``."""
+    """The simulator as an adapter: ``run(sink)`` paces events from ``start`` at ``speed``.
+
+    ``speed``: simulated seconds per real second (1 = real time); ``None`` or 0 = no sleeping.
+    ``catch_up=True`` (with a ``start`` in the past, e.g. local midnight): what is already in the
+    past is sent at once, in batches, and from *now* on events are paced at ``speed`` against
+    the real clock, so a demo opens on a full day and then stays live without timestamps in the
+    future.
+    """
 
     name = SOURCE
 
@@ -458,18 +465,20 @@ class SimulatedCenter:
         *,
         start: datetime | int | None = None,
         end: datetime | int | None = None,
-        speed: float = 1.0,
+        speed: float | None = 1.0,
+        catch_up: bool = False,
         now: Callable[[], float] = time.time,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         max_batch: int = 500,
     ) -> None:
-        if speed <= 0:
-            raise ValueError(f"speed must be positive, got {speed!r}")
+        if speed is not None and speed < 0:
+            raise ValueError(f"speed must be positive, 0 or None, got {speed!r}")
         self.config = config or SimConfig()
         self.start = start
         self.end = end
-        self.speed = speed
+        self.speed = speed or None
+        self.catch_up = catch_up
         self.sent = 0
         self._now, self._clock, self._sleep = now, clock, sleep
         self._max_batch = max_batch
@@ -511,11 +520,16 @@ class SimulatedCenter:
             day += timedelta(days=1)
 
     async def run(self, sink: EventSink) -> None:
-        start_ms = _to_ms(self.start) if self.start is not None else int(self._now() * 1000)
+        now_ms = int(self._now() * 1000)
+        start_ms = _to_ms(self.start) if self.start is not None else now_ms
+        # Pacing reference: simulated time ``ref_ms`` happens at wall clock ``wall0``.
+        ref_ms = max(start_ms, now_ms) if self.catch_up else start_ms
         wall0 = self._clock()
         batch: list[str] = []
         for ev in self.generate(start_ms, self.end):
-            wait_s = wall0 + (ev.ts_ms - start_ms) / 1000 / self.speed - self._clock()
+            wait_s = 0.0
+            if self.speed is not None and ev.ts_ms > ref_ms:
+                wait_s = wall0 + (ev.ts_ms - ref_ms) / 1000 / self.speed - self._clock()
             if wait_s > 0 or len(batch) >= self._max_batch:
                 await self._flush(batch, sink)
                 if wait_s > 0:
@@ -528,6 +542,7 @@ class SimulatedCenter:
             await sink.send(list(batch), SOURCE)
             self.sent += len(batch)
             batch.clear()
+            await asyncio.sleep(0)  # let cancellation in, even with no pacing and a quick sink
 
 
 def snapshot(day_events: list[Event], at_ms: int, seed: int) -> list[Event]:

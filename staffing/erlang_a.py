@@ -157,7 +157,8 @@ def _general(lam, mu, n, theta, t, s, want_s=True, want_asa=True):
     out = {
         "p_wait": p_wait,
         "p_abandon": p_ab,
-        "p_answered_within_t": (1.0 - p_wait) + p_wait * served_t,
+        # expit(-logit) rather than 1 - p_wait: exact when nearly everyone waits.
+        "p_answered_within_t": sc.expit(-logit_w) + p_wait * served_t,
         "p_abandon_within_t": p_wait * ab_t,
         # log space: P(W > t) keeps its relative precision when tiny.
         "p_wait_over_t": np.exp(sc.log_expit(logit_w) + log_over_t),

@@ -220,3 +220,50 @@ async def test_run_real_time_defaults_to_now_and_can_be_cancelled() -> None:
     events = [parse_event(json.loads(p)) for _, p in sink.items]
     assert any(e.type == "call.queued" for e in events)
     assert min(e.ts_ms for e in events) == int(now * 1000)
+
+
+async def test_catch_up_sends_the_past_at_once_then_paces_live() -> None:
+    slept: list[float] = []
+    fake = [0.0]
+    batches: list[tuple[float, int]] = []
+
+    async def sleep(s: float) -> None:
+        slept.append(s)
+        fake[0] += s
+
+    class Spy(ListSink):
+        async def send(self, payloads, source):  # type: ignore[no-untyped-def]
+            batches.append((fake[0], len(payloads)))
+            await super().send(payloads, source)
+
+    now = START + timedelta(hours=10)
+    center = SimulatedCenter(
+        SimConfig(seed=4), start=START, end=now + timedelta(minutes=5), speed=1.0,
+        catch_up=True, now=lambda: now.timestamp(), clock=lambda: fake[0], sleep=sleep,
+    )
+    sink = Spy()
+    await center.run(sink)
+    events = [parse_event(json.loads(p)) for _, p in sink.items]
+    now_ms = int(now.timestamp() * 1000)
+    past = [e for e in events if e.ts_ms <= now_ms]
+    assert len(past) > 1000  # the morning so far
+    # Everything up to "now" went out before the first sleep, in batches of at most 500.
+    sent_before_sleeping = sum(n for t, n in batches if t == 0.0)
+    assert sent_before_sleeping >= len(past)
+    assert max(n for _, n in batches) <= 500
+    # The next five minutes are paced in real time.
+    assert 250 < sum(slept) <= 300
+    assert events == list(center.generate(START, now + timedelta(minutes=5)))
+
+
+async def test_as_fast_as_possible_can_be_cancelled() -> None:
+    import asyncio
+
+    center = SimulatedCenter(SimConfig(seed=4), start=START, speed=None)
+    sink = ListSink()
+    task = asyncio.create_task(center.run(sink))
+    await asyncio.sleep(0.5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert len(sink.items) > 1000
