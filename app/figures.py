@@ -41,8 +41,20 @@ def _base_layout(fig: go.Figure, uirevision: str, height: int) -> go.Figure:
     return fig
 
 
+def empty_figure(message: str, *, uirevision: str, height: int = 320) -> go.Figure:
+    """A blank dark figure with a message (no axes: an empty axis draws NaN paths)."""
+    fig = go.Figure()
+    fig.add_annotation(text=message, showarrow=False, font={"size": 16, "color": MUTED}, x=0.5, y=0.5, xref="paper", yref="paper")
+    fig = _base_layout(fig, uirevision, height)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return fig
+
+
 def interval_figure(rows: Sequence[Mapping[str, Any]], *, sl_target: float | None, uirevision: str) -> go.Figure:
     """Today by interval: volume (offered, answered, abandoned), SL against target, ASA and AHT."""
+    if not rows:
+        return empty_figure("No intervals yet today", uirevision=uirevision)
     labels = [r.get("label") for r in rows]
     fig = make_subplots(
         rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.09,
@@ -77,6 +89,8 @@ def interval_figure(rows: Sequence[Mapping[str, Any]], *, sl_target: float | Non
 
 def timeline_figure(segments: Sequence[Mapping[str, Any]], *, tz: str, uirevision: str) -> go.Figure:
     """Today's states as horizontal bars on a local-time axis, one row per state (or aux reason)."""
+    if not segments:
+        return empty_figure("No state changes yet today", uirevision=uirevision, height=160)
     fig = go.Figure()
     rows: dict[str, list[Mapping[str, Any]]] = {}
     for seg in segments:

@@ -97,7 +97,7 @@ class Keys:
         return f"{self._q(queue)}:day:{day}"
 
     def queue_touched(self, queue: str) -> str:
-        """ZSET interval_start_ms → same; intervals changed since last archived."""
+        """Hash interval_start_ms → change count; intervals changed since last archived."""
         return f"{self._q(queue)}:touched"
 
     def queue_seen(self, queue: str, day: str) -> str:
@@ -129,6 +129,7 @@ class Keys:
         return f"{self._a(agent)}:day:{day}"
 
     def agent_touched(self, agent: str) -> str:
+        """Hash interval_start_ms → change count, as for queues."""
         return f"{self._a(agent)}:touched"
 
     def agent_seen(self, agent: str, day: str) -> str:

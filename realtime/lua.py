@@ -12,6 +12,19 @@ Redis Lua numbers are doubles: epoch milliseconds (≈1.7e12) are exact, but ``t
 print them in exponent form, so key suffixes are formatted with ``%d``.
 """
 
+# Clear "touched" marks only where the interval has not changed again since it was read for
+# archiving (the mark is a change counter): a change in between keeps it for the next run.
+UNMARK_TOUCHED = r"""
+local n = 0
+for i = 1, #ARGV, 2 do
+  if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then
+    redis.call('HDEL', KEYS[1], ARGV[i])
+    n = n + 1
+  end
+end
+return n
+"""
+
 QUEUE_APPLY = r"""
 local seen, callk, waiting, touched = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local op, id, ts = ARGV[1], ARGV[2], tonumber(ARGV[3])
@@ -29,7 +42,7 @@ local function bump(iv, day, fields)
   end
   redis.call('EXPIRE', ivk, counter_ttl)
   redis.call('EXPIRE', dk, counter_ttl)
-  redis.call('ZADD', touched, tonumber(iv), iv)
+  redis.call('HINCRBY', touched, iv, 1)
 end
 
 if redis.call('SADD', seen, id) == 0 then
@@ -155,7 +168,7 @@ local function count(t, fields)
   end
   redis.call('EXPIRE', ivk, counter_ttl)
   redis.call('EXPIRE', dk, counter_ttl)
-  redis.call('ZADD', touched, iv, string.format('%d', iv))
+  redis.call('HINCRBY', touched, string.format('%d', iv), 1)
 end
 
 local function add_time(field, from, to)

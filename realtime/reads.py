@@ -26,6 +26,7 @@ class StoreReads:
     keys: Keys
     timebase: Timebase
     settings: Settings
+    _unmark_script: Any
 
     def queue_config(self, queue: str) -> QueueConfig:  # provided by Store
         raise NotImplementedError
@@ -101,11 +102,11 @@ class StoreReads:
     # ----------------------------------------------------------------- archiving
     def closed_intervals(
         self, before_ms: int
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[tuple[str, str]]]:
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[tuple[str, str, str]]]:
         """Touched intervals that started before ``before_ms``, with their counters.
 
-        Returns queue rows, agent rows, and the (touched key, member) marks to clear once the
-        rows are stored.
+        Returns queue rows, agent rows, and the (touched key, interval, change count) marks to
+        clear once the rows are stored.
         """
         k, tb = self.keys, self.timebase
         queues = self.queue_ids()
@@ -114,15 +115,19 @@ class StoreReads:
         touched += [(k.agent_touched(a), a, "agent") for a in agents]
         pipe = self.r.pipeline(transaction=False)
         for key, _, _ in touched:
-            pipe.zrangebyscore(key, "-inf", f"({before_ms}")
-        found = [(key, ident, kind, iv) for (key, ident, kind), ivs in zip(touched, pipe.execute(), strict=True) for iv in ivs]
-        pipe = self.r.pipeline(transaction=False)
-        for _, ident, kind, iv in found:
-            key = k.queue_interval(ident, int(iv)) if kind == "queue" else k.agent_interval(ident, int(iv))
             pipe.hgetall(key)
+        found = [
+            (key, ident, kind, iv, version)
+            for (key, ident, kind), marks in zip(touched, pipe.execute(), strict=True)
+            for iv, version in marks.items()
+            if int(iv) < before_ms
+        ]
+        pipe = self.r.pipeline(transaction=False)
+        for _, ident, kind, iv, _ in found:
+            pipe.hgetall(k.queue_interval(ident, int(iv)) if kind == "queue" else k.agent_interval(ident, int(iv)))
         queue_rows, agent_rows, marks = [], [], []
-        for (key, ident, kind, iv), raw in zip(found, pipe.execute(), strict=True):
-            marks.append((key, iv))
+        for (key, ident, kind, iv, version), raw in zip(found, pipe.execute(), strict=True):
+            marks.append((key, iv, version))
             if not raw:
                 continue  # expired before it could be archived; nothing left to keep
             start = int(iv)
@@ -135,11 +140,15 @@ class StoreReads:
                 agent_rows.append({"agent": ident, "interval_start_ms": start, "day": tb.day(start), "counters": counters})
         return queue_rows, agent_rows, marks
 
-    def unmark_touched(self, marks: list[tuple[str, str]]) -> None:
+    def unmark_touched(self, marks: list[tuple[str, str, str]]) -> None:
+        """Clear archived marks whose interval has not changed since it was read."""
+        by_key: dict[str, list[str]] = {}
+        for key, iv, version in marks:
+            by_key.setdefault(key, []).extend((iv, version))
         pipe = self.r.pipeline(transaction=False)
-        for key, member in marks:
-            pipe.zrem(key, member)
-        if marks:
+        for key, args in by_key.items():
+            self._unmark_script(keys=[key], args=args, client=pipe)
+        if by_key:
             pipe.execute()
 
     # ----------------------------------------------------------------- pages and API

@@ -24,7 +24,7 @@ from realtime.keys import (
     SEEN_TTL_S,
     Keys,
 )
-from realtime.lua import AGENT_APPLY, QUEUE_APPLY
+from realtime.lua import AGENT_APPLY, QUEUE_APPLY, UNMARK_TOUCHED
 from realtime.reads import StoreReads
 from realtime.timebase import Timebase
 
@@ -74,6 +74,7 @@ class Store(StoreReads):
         self.timebase = Timebase(settings.tz, settings.interval_s)
         self._queue_script = client.register_script(QUEUE_APPLY)
         self._agent_script = client.register_script(AGENT_APPLY)
+        self._unmark_script = client.register_script(UNMARK_TOUCHED)
         self._known_queues: set[str] = set()
         self._known_agents: set[str] = set()
         self._source_newest: dict[str, int] = {}

@@ -242,7 +242,8 @@ def wait_served_sum(x: np.ndarray, z: np.ndarray, log_av: np.ndarray) -> np.ndar
         logt[idx] = lt[:, -1]
         h[idx] = hh[:, -1]
         r = z[idx] / (x[idx] + j[-1] + 1.0)
-        bound = t[:, -1] * (h[idx] + 1.0) * r / (1.0 - r) ** 2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            bound = t[:, -1] * (h[idx] + 1.0) * r / (1.0 - r) ** 2
         done = (r < 1.0) & (bound <= _SERIES_RTOL * np.maximum(total[idx], 1e-300))
         idx = idx[~done]
         j0 += block

@@ -164,7 +164,8 @@ def _general(lam, mu, n, theta, t, s, want_s=True, want_asa=True):
         "p_wait_over_t": np.exp(sc.log_expit(logit_w) + log_over_t),
         "mean_wait_s": p_ab / theta,  # Little: theta E[Q] = lambda P(Ab)
         "mean_queue": lam * p_ab / theta,
-        "occupancy": a * (1.0 - p_ab) / n,
+        # lambda (1 - P(Ab)) = mu E[busy] <= N mu; clip the rounding in deep overload.
+        "occupancy": np.minimum(a * (1.0 - p_ab) / n, 1.0),
     }
     if want_s:
         out["p_abandon_within_short"] = p_wait * _window(

@@ -2,10 +2,10 @@
 
 Search (all problems at once, no per-problem Python loop):
 
-1. Bracket from the load with square-root staffing, ``lo = a - 2 sqrt(a)``
+1. Bracket from the load with square-root staffing, ``lo = a - 2 sqrt(a) - 1``
    (Erlang C: ``floor(a)``, which is unstable and so always fails) and
-   ``hi = a + 3 sqrt(a) + 3``; widen each end by doubling where it does not
-   yet fail / meet.
+   ``hi = a + 2 sqrt(a) + 3``; widen each end by doubling its width where it
+   does not yet fail / meet (a few problems with strict targets).
 2. Vectorised bisection on integer N over every unresolved problem until
    ``hi = lo + 1``; ``hi`` is the answer: N meets the target, N - 1 does not.
 
@@ -14,8 +14,8 @@ For Erlang C the measures at the bisection points come from a table of
 ``1/B(N) = 1 + (N / a) / B(N - 1)`` from one exact (incomplete gamma) value
 at ``floor(a)``: each step costs a multiply-add instead of an incomplete
 gamma, which is what keeps 10,000 problems within a few milliseconds.
-Relative error does not grow along that recursion (each step multiplies the
-error by ``(N/a)/(1/B(N))/... < 1`` in relative terms).
+Relative error does not grow along that recursion: the relative error of
+``1/B(N)`` is that of ``1/B(N - 1)`` times ``(1/B(N) - 1) / (1/B(N)) < 1``.
 """
 
 from __future__ import annotations

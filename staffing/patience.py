@@ -35,8 +35,9 @@ def estimate_patience(
     """
     ab = as_array("abandoned", abandoned)
     wait = as_array("total_wait_s", total_wait_s)
-    fb = as_array("fallback_s", fallback_s, allow_inf=True) if not np.all(
-        np.isnan(np.asarray(fallback_s, dtype=float))) else np.asarray(fallback_s, dtype=float)
+    fb = np.asarray(fallback_s, dtype=float)
+    if (fb[~np.isnan(fb)] < 0).any():  # NaN is the documented "no estimate"
+        raise ValueError("fallback_s must be >= 0 or NaN")
     if not np.isscalar(min_abandons) or not min_abandons > 0:
         raise ValueError(f"min_abandons must be a number > 0, got {min_abandons!r}")
     shape, (ab, wait, fb) = broadcast(ab, wait, fb)

@@ -58,30 +58,36 @@ def _chip(chip: Mapping[str, Any]) -> html.Span:
     )
 
 
+def _small(label: str, value: str, cls: str = "", level: str = "plain") -> html.Div:
+    return _metric(label, {"value": value, "level": level}, f"small {cls}".strip())
+
+
 def wallboard_tile(t: Mapping[str, Any], stale_text: str = "") -> html.Article:
     return html.Article(
         [
             html.Header([html.H2(t["name"], className="tile-name"), level_badge(t["level"])], className="tile-head"),
-            html.Div([_metric("waiting", t["waiting"], "key"), _metric("longest wait", t["longest"], "key")], className="tile-key"),
             html.Div(
                 [
-                    _metric("SL now", t["sl_now"], "sl"),
-                    _metric("SL today", t["sl_today"], "sl"),
-                    html.Div([html.Span(t["sl_target"], className="target-value"), html.Span("target", className="metric-label")], className="metric sl target"),
+                    _metric("waiting", t["waiting"], "key key-waiting"),
+                    _metric("longest wait", t["longest"], "key key-longest"),
+                    _metric("SL now", t["sl_now"], "key key-sl"),
+                ],
+                className="tile-key",
+            ),
+            html.Div(
+                [
+                    _metric("SL now", t["sl_now"], "small small-sl-now"),
+                    _metric("SL today", t["sl_today"], "small small-sl-today"),
+                    _small("SL target", t["sl_target"], "small-target", "muted"),
+                    _small("ASA today", t["asa"], "small-asa"),
+                    _small("Abandoned", t["abandon"], "small-abandon"),
+                    _small("Offered", t["offered"], "small-offered"),
                 ],
                 className="tile-sl",
             ),
-            html.Div(
-                [
-                    html.Span([html.Span("ASA ", className="k"), t["asa"]]),
-                    html.Span([html.Span("Abandoned ", className="k"), t["abandon"]]),
-                    html.Span([html.Span("Offered ", className="k"), t["offered"]]),
-                ],
-                className="tile-sub",
-            ),
             html.Div([_chip(c) for c in t["agents"]], className="tile-agents"),
             html.Div(t["sl_caption"], className="tile-caption"),
-            html.Div(stale_text, className="tile-stale") if stale_text else None,
+            html.Div(stale_text, className="tile-stale", role="status") if stale_text else None,
         ],
         className=f"tile level-{t['level']}" + (" is-stale" if stale_text else ""),
         **{"data-queue": str(t["id"])},
@@ -234,6 +240,6 @@ def agent_body(model: Mapping[str, Any]) -> list[Any]:
         ),
         html.H2("Today", className="section-title"),
         html.Div([_kpi_card(k) for k in model["kpis"]], className="kpi-grid"),
-        html.P(model["team"] + " · never other agents' names", className="caption"),
+        html.P(model["team"] + ". Other agents are never shown by name.", className="caption"),
         breakdown,
     ]

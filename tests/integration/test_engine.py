@@ -101,3 +101,19 @@ def test_closed_intervals_are_archived_and_served_from_history(store, tmp_path):
     row = next(r for r in day["intervals"] if r["start_ms"] == T0)
     assert row["source"] == "history" and row["offered"] == 5 and row["service_level"] == pytest.approx(0.25)
     assert day["totals"]["offered"] == 6
+
+
+def test_a_change_during_archiving_is_archived_next_time(store, tmp_path):
+    import json
+
+    history = History(f"sqlite:///{tmp_path / 'h.db'}")
+    later = at(900 + 900 + 400)
+    rows, _, marks = store.closed_intervals(later - 1_200_000)
+    # A backfill lands in the 16:00 interval between the read and the unmark.
+    backfill = json.dumps({"v": 1, "id": "bf1", "ts": at(600), "type": "call.queued", "queue": "sales",
+                           "call": "bf1", "source": "backfill"})
+    assert store.apply_entries([(backfill, "backfill")], later).applied == 1
+    history.upsert_queue_intervals(rows)
+    store.unmark_touched(marks)
+    Archiver(store, history).run_once(later)
+    assert history.queue_day("sales", "2025-11-24")[T0]["offered"] == 6
