@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from typing import Any
 
 AUX_REASONS = ("break", "lunch", "training", "meeting")
-# Average events per generated call (answered ≈ 6, abandoned 2, plus aux breaks), used to size
+# Average events per generated call (answered ≈ 6, abandoned 2, some still open at the end), used to size
 # the number of calls for a requested number of events.
-EVENTS_PER_CALL = 5.6
+EVENTS_PER_CALL = 5.0
 
 
 @dataclass(frozen=True, slots=True)

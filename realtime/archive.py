@@ -27,12 +27,8 @@ class Archiver:
         grace_ms = int(self.store.settings.late_tolerance_s * 1000) + self.store.timebase.interval_ms
         before_ms = now_ms - grace_ms
         queue_rows, agent_rows, marks = self.store.closed_intervals(before_ms)
-        for row in queue_rows:
-            row["archived_ms"] = now_ms
-        for row in agent_rows:
-            row["archived_ms"] = now_ms
-        nq = self.history.upsert_queue_intervals(queue_rows)
-        na = self.history.upsert_agent_intervals(agent_rows)
+        nq = self.history.upsert_queue_intervals(queue_rows, now_ms)
+        na = self.history.upsert_agent_intervals(agent_rows, now_ms)
         # Unmark only after the rows are safely in SQL: a crash in between re-archives them.
         self.store.unmark_touched(marks)
         if nq or na:

@@ -57,8 +57,8 @@ class History:
             return sqlite.insert(table)
         raise ValueError(f"FLOORBOARD_HISTORY_URL: unsupported database {name!r} (use SQLite or PostgreSQL)")
 
-    def upsert_queue_intervals(self, rows: Iterable[Mapping[str, Any]]) -> int:
-        rows = [dict(r) for r in rows]
+    def upsert_queue_intervals(self, rows: Iterable[Mapping[str, Any]], archived_ms: int) -> int:
+        rows = [dict(r, archived_ms=archived_ms) for r in rows]
         if not rows:
             return 0
         stmt = self._insert(queue_intervals)
@@ -68,8 +68,8 @@ class History:
             conn.execute(stmt, rows)
         return len(rows)
 
-    def upsert_agent_intervals(self, rows: Iterable[Mapping[str, Any]]) -> int:
-        rows = [dict(r, counters=json.dumps(r["counters"], sort_keys=True)) for r in rows]
+    def upsert_agent_intervals(self, rows: Iterable[Mapping[str, Any]], archived_ms: int) -> int:
+        rows = [dict(r, counters=json.dumps(r["counters"], sort_keys=True), archived_ms=archived_ms) for r in rows]
         if not rows:
             return 0
         stmt = self._insert(agent_intervals)

@@ -40,7 +40,7 @@ def test_wallboard_shows_the_snapshot_and_follows_new_events(live_factory, open_
         t = _tile(page, q["id"])
         expect(t.locator(".tile-name")).to_have_text(expected["name"], timeout=TIMEOUT_MS)
         expect(t.locator(".metric.key").first.locator(".metric-value")).to_contain_text(expected["waiting"]["value"])
-        expect(t.locator(".metric.sl").nth(1).locator(".metric-value")).to_contain_text(expected["sl_today"]["value"])
+        expect(t.locator(".small-sl-today .metric-value")).to_contain_text(expected["sl_today"]["value"])
     support = _tile(page, "support")
     expect(support).to_have_class("tile level-critical")
     expect(support.locator(".badge-word")).to_have_text("Critical")

@@ -113,7 +113,7 @@ def test_a_change_during_archiving_is_archived_next_time(store, tmp_path):
     backfill = json.dumps({"v": 1, "id": "bf1", "ts": at(600), "type": "call.queued", "queue": "sales",
                            "call": "bf1", "source": "backfill"})
     assert store.apply_entries([(backfill, "backfill")], later).applied == 1
-    history.upsert_queue_intervals(rows)
+    history.upsert_queue_intervals(rows, later)
     store.unmark_touched(marks)
     Archiver(store, history).run_once(later)
     assert history.queue_day("sales", "2025-11-24")[T0]["offered"] == 6
