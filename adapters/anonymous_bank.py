@@ -26,6 +26,9 @@ each other):
   free when the caller left the VRU) is offered and answered with zero wait: ``call.queued`` and
   ``call.answered`` both at ``ser_start``. ``include_unqueued=False`` drops these calls from
   both functions instead.
+- ``AGENT`` without any service columns (``ser_start = 0:00:00``, ``ser_time = 0``; 85 in
+  February) is answered with zero talk: ``call.ended`` at the answer instant, right after
+  ``call.answered``. If it did not queue either, it is answered at ``vru_exit``.
 - ``AGENT`` with ``server = NO_SERVER`` (21 on 1999-02-01) is still answered; the agent is the
   literal name ``NO_SERVER`` and it gets no ``agent.state`` events.
 - Times that are earlier than ``vru_entry`` by more than 12 hours crossed midnight (+1 day).
@@ -167,7 +170,9 @@ def to_call(rec: BankRecord, *, include_unqueued: bool = True) -> BankCall | Non
             start = _after(rec.vru_entry_s, rec.q_start_s)
             answer = start + rec.q_time_s
         elif include_unqueued:
-            start = answer = _after(rec.vru_entry_s, rec.ser_start_s)
+            # A few AGENT records have no service start either: they left the VRU to an agent.
+            t = rec.ser_start_s or rec.vru_exit_s or rec.vru_entry_s
+            start = answer = _after(rec.vru_entry_s, t)
         else:
             return None
         return BankCall(rec, start, answer, True, answer + rec.ser_time_s)
@@ -258,8 +263,10 @@ def day_stats_by_queue(
 
 # --- events -------------------------------------------------------------------------------
 
-# Within one instant: ends before starts, so an agent freed at t can take a call at t.
+# Within one instant: ends before starts, so an agent freed at t can take a call at t; but a
+# call's own events stay in lifecycle order when they share an instant (_AFTER_ANSWER).
 _ORDER = {"call.ended": 0, "call.abandoned": 1, "call.queued": 2, "call.answered": 3}
+_AFTER_ANSWER = 4
 
 
 def _call_events(
@@ -271,7 +278,9 @@ def _call_events(
     out = [(call.queued_s, _ORDER["call.queued"],
             Event(f"{base}-q", ts_ms(call.queued_s), "call.queued", source, rec.type, cid))]
     if not call.answered:
-        out.append((call.left_queue_s, _ORDER["call.abandoned"],
+        # A zero-wait abandon must still follow its call.queued.
+        rank = _ORDER["call.abandoned"] if call.left_queue_s > call.queued_s else _AFTER_ANSWER
+        out.append((call.left_queue_s, rank,
                     Event(f"{base}-x", ts_ms(call.left_queue_s), "call.abandoned", source,
                           rec.type, cid)))
         return out
@@ -279,7 +288,9 @@ def _call_events(
     out.append((call.left_queue_s, _ORDER["call.answered"],
                 Event(f"{base}-a", ts_ms(call.left_queue_s), "call.answered", source, rec.type,
                       cid, rec.server)))
-    out.append((call.ended_s, _ORDER["call.ended"],
+    # Zero talk (AGENT records without a service): the end must still follow the answer.
+    end_rank = _ORDER["call.ended"] if call.ended_s > call.left_queue_s else _AFTER_ANSWER
+    out.append((call.ended_s, end_rank,
                 Event(f"{base}-e", ts_ms(call.ended_s), "call.ended", source, rec.type, cid,
                       rec.server)))
     return out

@@ -12,8 +12,8 @@ A discrete-event simulation in simulated time (an event heap), one calendar day 
   place in the queue and the agent to ``aux``/``not_ready`` for a minute or two).
 - **Handling**: lognormal talk per queue, some calls with hold (``hold_s`` on ``call.ended``),
   then ACW (lognormal) before the agent is ``available`` again. A few calls are transferred to
-  another queue at the end of talk: ``call.transferred`` (with ``to_queue``) then
-  ``call.ended`` for the first leg, and the caller re-enters ``to_queue`` as a new call
+  another queue at the end of talk: ``call.transferred`` (with ``to_queue``) ends the first
+  leg, and the caller re-enters ``to_queue`` as a new call
   ``<call>-t`` (a new leg with its own ``call.queued``).
 - **Shifts**: 8.5 h with two 15-min breaks and a 30-min lunch, some with a training slot;
   agents log in a little late at times, come back late from breaks, take unscheduled
@@ -376,10 +376,9 @@ class _Day:
         others = [q for q in self.specs if q != call.queue]
         if others and self.rng.random() < self.cfg.transfer_prob:
             to_queue = others[int(self.rng.integers(len(others)))]
+            # A transfer ends the first leg itself (v1 has no hold on it): no call.ended.
             self.emit("call.transferred", queue=call.queue, call=call.id, agent=agent.name,
                       to_queue=to_queue)
-            self.emit("call.ended", queue=call.queue, call=call.id, agent=agent.name,
-                      hold_s=hold_s)
             self.enqueue(_Call(f"{call.id}-t", to_queue, self.now, 0))
         else:
             self.emit("call.ended", queue=call.queue, call=call.id, agent=agent.name,
@@ -413,13 +412,10 @@ class _Day:
         self.next_for(agent)
 
     def on_logout(self, agent: _Agent) -> None:
-        if agent.status in ("idle", "aux") and not agent.pending:
-            if agent.status == "aux":
-                agent.logout_due = True  # after this aux ends
-                return
+        if agent.status == "idle":
             self.state(agent, "off")
         else:
-            agent.logout_due = True
+            agent.logout_due = True  # after the call, ACW or aux in hand (and pending breaks)
 
     def on_aux(self, obj: tuple[_Agent, str, int]) -> None:
         agent, reason, dur_ms = obj

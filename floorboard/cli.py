@@ -55,7 +55,10 @@ def _parser() -> argparse.ArgumentParser:
     sim = isub.add_parser("simulate", help="a simulated contact center")
     sim.add_argument("--agents", type=int, default=40)
     sim.add_argument("--seed", type=int, default=1)
-    sim.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second (default 1)")
+    sim.add_argument("--speed", type=float, default=1.0,
+                     help="simulated seconds per real second (default 1; above 1 the simulation runs ahead of "
+                          "the clock, and events more than FLOORBOARD_FUTURE_TOLERANCE_S ahead are rejected)")
+    sim.add_argument("--backfill", action="store_true", help="first replay today so far at once, as the demo does")
     rep = isub.add_parser("replay", help="a JSON-lines file of v1 events")
     rep.add_argument("file")
     rep.add_argument("--speed", type=float, default=0.0, help="0 (default): as fast as possible; 1: real time; N: N× faster")

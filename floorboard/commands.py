@@ -32,6 +32,11 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def _local_midnight_ms(settings: Settings) -> int:
+    midnight = datetime.now(settings.tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    return int(midnight.timestamp() * 1000)
+
+
 # ----------------------------------------------------------------------------- building blocks
 def build_web(settings: Settings) -> Any:
     """The Dash app (pages + /api/v1) over a fresh store; returns the Flask server."""
@@ -47,7 +52,9 @@ def make_adapter(settings: Settings, args: argparse.Namespace) -> Any:
     if args.source == "simulate":
         from adapters.simulate import SimConfig, SimulatedCenter
 
-        return SimulatedCenter(SimConfig(seed=args.seed, n_agents=args.agents, tz=settings.timezone), speed=args.speed)
+        cfg = SimConfig(seed=args.seed, n_agents=args.agents, tz=settings.timezone)
+        start = _local_midnight_ms(settings) if args.backfill else None
+        return SimulatedCenter(cfg, start=start, speed=args.speed, catch_up=args.backfill)
     if args.source == "replay":
         from adapters.replay import ReplayAdapter
 
@@ -84,10 +91,8 @@ def engine(settings: Settings) -> int:
     log.info("engine running: tick every %.1f s (Ctrl-C to stop)", settings.tick_s)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
-    except KeyboardInterrupt:
-        pass
     proc.stop()
     return 0
 
@@ -150,7 +155,7 @@ def embedded_redis(settings: Settings) -> Iterator[Settings]:
         try:
             yield replace(settings, redis_url=f"redis://127.0.0.1:{port}/0")
         finally:
-            server.shutdown(save=False, now=True)
+            server.shutdown(nosave=True)
 
 
 def _demo_settings(settings: Settings) -> Settings:
@@ -170,11 +175,9 @@ class _Simulator(threading.Thread):
         from adapters.simulate import SimConfig, SimulatedCenter
 
         cfg = SimConfig(seed=seed, n_agents=agents, tz=settings.timezone)
-        start = None
-        if backfill:
-            # Replay today so far as fast as possible, then carry on live: pages open on a full day.
-            local_midnight = datetime.now(settings.tz).replace(hour=0, minute=0, second=0, microsecond=0)
-            start = int(local_midnight.timestamp() * 1000)
+        # With backfill, today so far is sent at once, then the day carries on live: the pages
+        # open on a full day instead of an empty morning.
+        start = _local_midnight_ms(settings) if backfill else None
         self.adapter = SimulatedCenter(cfg, start=start, speed=1.0, catch_up=True)
         self.settings = settings
         self._loop = asyncio.new_event_loop()

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Sequence
 
+import redis
 import redis.asyncio as aioredis
 
 from realtime.keys import EVENTS_MAXLEN, Keys
+
+log = logging.getLogger(__name__)
+MAX_RETRY_DELAY_S = 5.0
 
 
 class StreamSink:
@@ -26,15 +32,27 @@ class StreamSink:
         return cls(aioredis.Redis.from_url(url, decode_responses=True), keys)
 
     async def send(self, payloads: Sequence[str | bytes], source: str) -> None:
+        """Append, retrying while Redis is unreachable: an adapter's events are never dropped.
+
+        Retrying blocks the adapter, which is the back-pressure we want (MQTT then holds the
+        messages). A retry after a partial append may repeat entries; event ids make that safe.
+        """
         if not payloads:
             return
-        pipe = self.r.pipeline(transaction=False)
-        for raw in payloads:
-            if isinstance(raw, bytes):
-                # Keep undecodable bytes visible in the dead-letter entry instead of failing here.
-                raw = raw.decode("utf-8", errors="backslashreplace")
-            pipe.xadd(self.keys.events, {"src": source, "raw": raw}, maxlen=EVENTS_MAXLEN, approximate=True)
-        await pipe.execute()
+        # Keep undecodable bytes visible in the dead-letter entry instead of failing here.
+        texts = [p.decode("utf-8", errors="backslashreplace") if isinstance(p, bytes) else p for p in payloads]
+        delay_s = 0.2
+        while True:
+            pipe = self.r.pipeline(transaction=False)
+            for raw in texts:
+                pipe.xadd(self.keys.events, {"src": source, "raw": raw}, maxlen=EVENTS_MAXLEN, approximate=True)
+            try:
+                await pipe.execute()
+                break
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                log.warning("cannot append %d events to Redis (%s); retrying in %.1f s", len(texts), exc, delay_s)
+                await asyncio.sleep(delay_s)
+                delay_s = min(delay_s * 2, MAX_RETRY_DELAY_S)
         self.sent += len(payloads)
 
     async def aclose(self) -> None:

@@ -52,7 +52,8 @@ class _InvBTable:
         need = int(k.max(initial=0)) + 1
         if need > self.size:
             self._grow(need)
-        return self.rows[k, idx]
+        # A flat take is several times cheaper than 2-D fancy indexing.
+        return self.rows.reshape(-1).take(k * self.a.size + idx)
 
     def _grow(self, need: int) -> None:
         if need > self.rows.shape[0]:
@@ -75,18 +76,24 @@ class _InvBTable:
 
 
 def _erlang_c_table_fn(kind: str, lam, aht, t, table: _InvBTable) -> ValueFn:
+    # Per-problem constants hoisted out of the bisection loop.
+    rate_t = t / aht
+    no_calls = lam == 0
+    any_no_calls = bool(no_calls.any())
+    inv_aht = 1.0 / aht
+
     def value(idx: np.ndarray, n: np.ndarray) -> np.ndarray:
-        a = table.a[idx]
+        gap = n - table.a.take(idx)  # N - a: the queue is stable iff > 0
         inv_b = table.get(idx, n)
-        stable = n > a
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            c = 1.0 / (1.0 + (1.0 - a / n) * (inv_b - 1.0))
-            gap = (n - a) / aht[idx]
+            c = 1.0 / (1.0 + (gap / n) * (inv_b - 1.0))
             if kind == "sl":
-                v = np.where(stable, 1.0 - c * np.exp(-gap * t[idx]), 0.0)
-                return np.where(lam[idx] == 0, 1.0, v)
-            v = np.where(stable, c / gap, np.inf)
-            return np.where(lam[idx] == 0, 0.0, v)
+                v = np.where(gap > 0, 1.0 - c * np.exp(-gap * rate_t.take(idx)), 0.0)
+                fill = 1.0
+            else:
+                v = np.where(gap > 0, c / (gap * inv_aht.take(idx)), np.inf)
+                fill = 0.0
+        return np.where(no_calls.take(idx), fill, v) if any_no_calls else v
 
     return value
 
@@ -123,62 +130,124 @@ def _meets(v: np.ndarray, target: np.ndarray, higher: bool) -> np.ndarray:
     return v >= target if higher else v <= target  # NaN never meets
 
 
-def _widen_down(ok, lo, hi, result, done) -> None:
+class _Bracket:
+    """Per-problem bracket ``[lo, hi]`` (lo fails, hi meets) and the measure at both ends.
+
+    The measure is kept on a scale where it is close to linear in N --
+    ``log P(W > t) = log(1 - SL)`` for service levels (Erlang C: ``log C``
+    minus a term linear in N), ``log`` of ASA / abandonment / occupancy --
+    so that interpolating between the ends predicts the answer to within an
+    agent or so, and a search costs a handful of evaluations, not log2(width).
+    """
+
+    def __init__(self, value: ValueFn, target, higher: bool, lo, hi) -> None:
+        self.value, self.target, self.higher = value, target, higher
+        self.lo, self.hi = lo, hi
+        self.g_lo = np.full(lo.size, np.nan)
+        self.g_hi = np.full(lo.size, np.nan)
+        self.g_target = self._scale(target)
+        # The last two probes (a secant through adjacent N gives the local slope).
+        self.n_a, self.g_a = np.full(lo.size, np.nan), np.full(lo.size, np.nan)
+        self.n_b, self.g_b = np.full(lo.size, np.nan), np.full(lo.size, np.nan)
+
+    def _scale(self, v: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log1p(-np.minimum(v, 1.0)) if self.higher else np.log(v)
+
+    def probe(self, idx: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        v = self.value(idx, n)
+        return _meets(v, self.target[idx], self.higher), self._scale(v)
+
+    def update(self, idx: np.ndarray, n: np.ndarray) -> None:
+        good, g = self.probe(idx, n)
+        met, miss = idx[good], idx[~good]
+        self.hi[met], self.g_hi[met] = n[good], g[good]
+        self.lo[miss], self.g_lo[miss] = n[~good], g[~good]
+        self.n_a[idx], self.g_a[idx] = self.n_b[idx], self.g_b[idx]
+        self.n_b[idx], self.g_b[idx] = n, g
+
+    def guess(self, idx: np.ndarray) -> np.ndarray:
+        """Secant (else chord) crossing of the target, strictly inside; else the midpoint."""
+        lo, hi = self.lo[idx], self.hi[idx]
+        n_a, g_a, n_b, g_b = self.n_a[idx], self.g_a[idx], self.n_b[idx], self.g_b[idx]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            secant = n_b + (self.g_target[idx] - g_b) * (n_b - n_a) / (g_b - g_a)
+            chord = lo + (self.g_target[idx] - self.g_lo[idx]) * (hi - lo) / (
+                self.g_hi[idx] - self.g_lo[idx])
+        est = np.where(np.isfinite(secant), secant,
+                       np.where(np.isfinite(chord), chord, 0.5 * (lo + hi)))
+        return np.clip(np.ceil(est), lo + 1.0, hi - 1.0)
+
+
+def _widen_down(br: _Bracket, result, done, check) -> None:
     """Move ``lo`` down until it fails; a problem met at N = 0 is solved with 0."""
-    check = np.arange(lo.size)
     while check.size:
-        g = check[ok(check, lo[check])]
-        zero = g[lo[g] == 0]
+        good, g = br.probe(check, br.lo[check])
+        br.g_lo[check[~good]] = g[~good]
+        met = check[good]
+        zero = met[br.lo[met] == 0]
         result[zero] = 0.0
         done[zero] = True
-        g = g[lo[g] > 0]
-        width = hi[g] - lo[g]
-        hi[g] = lo[g]
-        lo[g] = np.maximum(0.0, lo[g] - 2.0 * width)
-        check = g
+        met = met[br.lo[met] > 0]
+        width = br.hi[met] - br.lo[met]
+        br.hi[met] = br.lo[met]
+        br.g_hi[met] = g[good][br.lo[check[good]] > 0]
+        br.lo[met] = np.maximum(0.0, br.lo[met] - 2.0 * width)
+        check = met
 
 
-def _widen_up(ok, lo, hi, cap, done) -> None:
+def _widen_up(br: _Bracket, cap, done) -> None:
     """Move ``hi`` up until it meets; past ``cap`` the target is unattainable (NaN)."""
     check = np.flatnonzero(~done)
     while check.size:
-        bad = check[~ok(check, hi[check])]
-        stuck = bad[hi[bad] >= cap[bad]]
+        good, g = br.probe(check, br.hi[check])
+        br.g_hi[check[good]] = g[good]
+        bad = check[~good]
+        stuck = bad[br.hi[bad] >= cap[bad]]
         done[stuck] = True  # result stays NaN
-        bad = bad[hi[bad] < cap[bad]]
-        width = hi[bad] - lo[bad]
-        lo[bad] = hi[bad]
-        hi[bad] = np.minimum(cap[bad], hi[bad] + 2.0 * width)
+        keep = br.hi[bad] < cap[bad]
+        bad = bad[keep]
+        width = br.hi[bad] - br.lo[bad]
+        br.lo[bad], br.g_lo[bad] = br.hi[bad], g[~good][keep]
+        br.hi[bad] = np.minimum(cap[bad], br.hi[bad] + 2.0 * width)
         check = bad
 
 
-def search(value: ValueFn, target, higher: bool, lo, hi, cap, fractional: bool) -> np.ndarray:
+def search(value: ValueFn, target, higher: bool, lo, hi, cap, fractional: bool,
+           fails_at_lo: np.ndarray | None = None) -> np.ndarray:
     """Smallest whole N >= 0 with ``value(N)`` meeting ``target`` (NaN if none <= cap).
 
-    ``value`` must be monotone in N.  With ``fractional`` the answer is
-    ``N - 1 + (target - v(N-1)) / (v(N) - v(N-1))``: the point where the
+    ``value`` must be monotone in N.  After bracketing, each round probes the
+    interpolated crossing and its neighbour on the far side (usually closing
+    the bracket at once); after four rounds it falls back to plain
+    bisection, so the worst case stays logarithmic.  With ``fractional`` the
+    answer is ``N - 1 + (target - v(N-1)) / (v(N) - v(N-1))``: where the
     straight line between the two neighbouring measures crosses the target.
+    ``fails_at_lo`` marks problems known to fail at ``lo`` (saves one evaluation).
     """
-    lo, hi = lo.astype(float), np.maximum(hi, lo + 1.0).astype(float)
+    br = _Bracket(value, target, higher, lo.astype(float),
+                  np.maximum(hi, lo + 1.0).astype(float))
     result = np.full(lo.size, np.nan)
     done = np.zeros(lo.size, dtype=bool)
-
-    def ok(idx: np.ndarray, n: np.ndarray) -> np.ndarray:
-        return _meets(value(idx, n), target[idx], higher)
-
-    _widen_down(ok, lo, hi, result, done)
-    _widen_up(ok, lo, hi, cap, done)
-    act = np.flatnonzero(~done)
-    open_ = act
+    unknown = np.arange(lo.size) if fails_at_lo is None else np.flatnonzero(~fails_at_lo)
+    _widen_down(br, result, done, unknown)
+    _widen_up(br, cap, done)
+    open_ = np.flatnonzero(~done)
+    act = open_[br.hi[open_] - br.lo[open_] > 1.0]
+    rounds = 0
     while act.size:
-        mid = np.floor(0.5 * (lo[act] + hi[act]))
-        inner = mid > lo[act]
-        act, mid = act[inner], mid[inner]
-        good = ok(act, mid)
-        hi[act[good]] = mid[good]
-        lo[act[~good]] = mid[~good]
-        act = act[hi[act] - lo[act] > 1.0]
-    result[open_] = hi[open_]
+        if rounds < 4:
+            mid = br.guess(act)
+            br.update(act, mid)
+            # The neighbour across the guess: if the guess was right, this closes it.
+            nb = np.where(br.hi[act] == mid, mid - 1.0, mid + 1.0)
+            inside = (nb > br.lo[act]) & (nb < br.hi[act])
+            br.update(act[inside], nb[inside])
+        else:
+            br.update(act, np.floor(0.5 * (br.lo[act] + br.hi[act])))
+        rounds += 1
+        act = act[br.hi[act] - br.lo[act] > 1.0]
+    result[open_] = br.hi[open_]
     if fractional:
         _interpolate(value, target, result)
     return result
@@ -303,8 +372,11 @@ def _solve(kind, target, lam, aht, t, pat, s, model, formula, fractional) -> np.
     root = np.sqrt(a)
     cap = np.ceil(a + 40.0 * root + 200.0)
     hi = np.ceil(a + 2.0 * root + 3.0)
+    fails = None
     if model == "erlang_c":
         lo = np.floor(a)
+        # N = floor(a) <= a is unstable: SL 0 and ASA inf fail any target but SL 0.
+        fails = (lam > 0) & ((target > 0) if higher else np.isfinite(target))
         cells = float((hi - lo).max(initial=0) + 64) * lam.size
         if cells <= _TABLE_MAX_CELLS:
             fn = _erlang_c_table_fn(kind, lam, aht, t, _InvBTable(a, lo))
@@ -313,4 +385,4 @@ def _solve(kind, target, lam, aht, t, pat, s, model, formula, fractional) -> np.
     else:
         lo = np.floor(np.maximum(0.0, a - 2.0 * root - 1.0))
         fn = _erlang_a_fn(kind, lam, aht, t, pat, s, formula)
-    return search(fn, target, higher, lo, hi, cap, fractional)
+    return search(fn, target, higher, lo, hi, cap, fractional, fails)

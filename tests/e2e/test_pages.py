@@ -164,7 +164,7 @@ def test_agent_page_full_and_side_panel(live_factory, open_page):
     expect(page.locator("#ag-timeline .main-svg").first).to_be_visible()
     body = page.locator(".agent-body").inner_text()
     for other in ("ada", "ben", "cleo", "eve", "finn"):
-        assert not re.search(rf"\\b{other}\\b", body), other
+        assert not re.search(rf"\b{other}\b", body), other
     shot(page, "agent-dev", full_page=True)
 
     panel, _ = open_page(360, 900)

@@ -132,3 +132,33 @@ def test_midnight_crossing_and_options(records: list[BankRecord]) -> None:
     assert not any(e.type == "agent.state" for e in events)
     ended = next(e for e in events if e.call == late.key and e.type == "call.ended")
     assert ended.ts_ms >= utc_ms(2026, 2, 3)
+
+
+def test_every_day_of_the_month_keeps_each_call_in_lifecycle_order(
+    records: list[BankRecord],
+) -> None:
+    # Zero-wait abandons, zero-talk answers and midnight crossings all occur in February.
+    nxt = {"call.queued": {None}, "call.answered": {"call.queued"},
+           "call.abandoned": {"call.queued"}, "call.ended": {"call.answered"}}
+    for day in sorted({r.date for r in records}):
+        events = day_events(records, day, on_date=ON)
+        assert [e.ts_ms for e in events] == sorted(e.ts_ms for e in events)
+        last: dict[str, str | None] = {}
+        for e in events:
+            if e.type != "agent.state":
+                assert last.get(e.call) in nxt[e.type], (day, e)
+                last[e.call] = e.type
+        stats = day_stats(records, day)
+        counts = Counter(e.type for e in events)
+        assert (counts["call.queued"], counts["call.answered"], counts["call.abandoned"]) == (
+            stats.offered, stats.answered, stats.abandoned), day
+
+
+def test_agent_record_without_queue_or_service_is_answered_at_vru_exit(
+    records: list[BankRecord],
+) -> None:
+    rec = next(r for r in records if r.call_id == "35183" and r.vru_line == "AA0101")
+    assert (rec.outcome, rec.q_start_s, rec.ser_start_s, rec.ser_time_s) == ("AGENT", 0, 0, 0)
+    events = [e for e in day_events(records, rec.date, on_date=ON, tz="UTC") if e.call == rec.key]
+    assert [e.type for e in events] == ["call.queued", "call.answered", "call.ended"]
+    assert {e.ts_ms for e in events} == {utc_ms(2026, 2, 2, 15, 15, 9)}

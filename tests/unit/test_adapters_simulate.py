@@ -57,14 +57,15 @@ def test_every_call_is_answered_or_abandoned_once_and_ends_after_answer(
             outcome[ev.call].append(ev.type)
             if ev.type == "call.answered":
                 answered[ev.call] = ev
-        elif ev.type == "call.ended":
+        elif ev.type in ("call.ended", "call.transferred"):
+            # Either ends the answered leg, exactly once.
             assert ev.call not in ended
             ended[ev.call] = ev
             assert ev.agent == answered[ev.call].agent
             assert ev.ts_ms > answered[ev.call].ts_ms
             if ev.hold_s is not None:
                 assert 0 < ev.hold_s * 1000 < ev.ts_ms - answered[ev.call].ts_ms
-        elif ev.type in ("call.missed", "call.transferred"):
+        elif ev.type == "call.missed":
             assert ev.call in queued and ev.call not in ended
     assert set(outcome) == set(queued), "a call neither answered nor abandoned"
     assert all(len(v) == 1 for v in outcome.values())

@@ -120,3 +120,16 @@ def test_large_centre_and_extreme_targets() -> None:
     assert np.all(staffing.erlang_c(rate, 300.0, req - 1, 10.0).service_level < 0.95)
     hi = staffing.required_agents(0.05, 180.0, target_sl=1.0 - 1e-12, threshold_s=0.0)
     assert np.isfinite(hi) and staffing.erlang_c(0.05, 180.0, hi, 0.0).p_wait <= 1e-12
+
+
+def test_search_is_exact_for_any_monotone_measure() -> None:
+    # Staircase and kinked measures mislead the interpolation; the answer must
+    # still be the brute-force minimum (fallback to bisection).
+    r = np.random.default_rng(3)
+    steps = np.sort(r.uniform(0, 1, (300, 500)), axis=1)  # one monotone curve per problem
+    target = r.uniform(0.01, 0.99, 300)
+    value = lambda idx, n: steps[idx, np.minimum(n.astype(int), 499)]  # noqa: E731
+    got = inverse.search(value, target, True, np.zeros(300), np.full(300, 10.0),
+                         np.full(300, 499.0), False)
+    want = np.argmax(steps >= target[:, None], axis=1)
+    np.testing.assert_array_equal(got, want)
