@@ -29,10 +29,10 @@ def _base_layout(fig: go.Figure, uirevision: str, height: int) -> go.Figure:
         paper_bgcolor="rgba(0,0,0,0)",
         plot_bgcolor="rgba(0,0,0,0)",
         font={"family": "Inter, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif", "color": INK, "size": 13},
-        margin={"l": 56, "r": 16, "t": 36, "b": 36},
+        margin={"l": 56, "r": 16, "t": 64, "b": 36},
         height=height,
         uirevision=uirevision,
-        legend={"orientation": "h", "y": 1.08, "x": 0, "bgcolor": "rgba(0,0,0,0)"},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.04, "xanchor": "right", "x": 1, "bgcolor": "rgba(0,0,0,0)"},
         hoverlabel={"bgcolor": "#1b2333"},
         bargap=0.25,
     )

@@ -9,13 +9,14 @@ import dash
 from app import api
 from app.context import set_context
 from floorboard.config import Settings
+from realtime.history import History
 from realtime.store import Store
 
 APP_DIR = Path(__file__).resolve().parent
 ASSETS_DIR = APP_DIR.parent / "assets"
 
 
-def create_app(settings: Settings, store: Store) -> dash.Dash:
+def create_app(settings: Settings, store: Store, history: History | None = None) -> dash.Dash:
     """Build the app around one store. Callbacks find both through :mod:`app.context`."""
     set_context(settings, store)
     app = dash.Dash(
@@ -32,5 +33,5 @@ def create_app(settings: Settings, store: Store) -> dash.Dash:
     from app.callbacks import agent, queue, wallboard  # noqa: F401
 
     app.layout = dash.page_container
-    api.register_api(app.server, store)
+    api.register_api(app.server, store, history)
     return app

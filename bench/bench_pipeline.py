@@ -78,6 +78,7 @@ DOC = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Live pipeline"
 CENTER = Center(queues=500, agents=10_000)
 PROBE_QUEUE = "probe"
+SETTLE_S = 10.0
 
 TARGET_EPS = 20_000
 TARGET_P99_S = 1.0
@@ -95,10 +96,13 @@ class Plan:
     ticks: int
     naive_ticks: int
     memory_scale: float  # fraction of the day populated in part 4 (then scaled up)
+    breakdown_ticks: int
+    tick_variants: tuple[float, ...]  # FLOORBOARD_TICK_S of the engine in part 2
 
 
-QUICK = Plan("quick", 60_000, 20_000, ("sequential", "2proc"), 3000, 20.0, 20, 3, 0.1)
-FULL = Plan("full", 240_000, 20_000, ("sequential", "2proc", "threads", "2agg"), 3000, 40.0, 30, 5, 1.0)
+QUICK = Plan("quick", 60_000, 10_000, ("sequential", "2proc"), 3000, 20.0, 20, 2, 0.1, 10, (2.0,))
+FULL = Plan("full", 240_000, 20_000, ("sequential", "2proc", "threads", "2agg"), 3000, 30.0, 30, 5, 1.0, 20,
+            (2.0, 60.0))
 
 
 def now_ms() -> int:
@@ -142,12 +146,16 @@ class Report:
     """Collects what is printed so the same text goes to docs/benchmarks.md."""
 
     def __init__(self) -> None:
-        self.blocks: list[str] = []
+        self.part = 0  # blocks are written in part order, whatever order the parts ran in
+        self.blocks: list[tuple[int, int, str]] = []
         self.verdicts: list[tuple[str, str, bool | None]] = []
 
     def add(self, text: str) -> None:
         print(text, flush=True)
-        self.blocks.append(text)
+        self.blocks.append((self.part, len(self.blocks), text))
+
+    def text(self) -> str:
+        return "\n".join(text for _, _, text in sorted(self.blocks))
 
     def verdict(self, target: str, figure: str, met: bool | None) -> None:
         self.verdicts.append((target, figure, met))
@@ -218,8 +226,20 @@ def run_layout(layout: str, path: Path, n: int, args: argparse.Namespace, prefix
     row: dict[str, Any] = {"layout": layout}
     if layout == "sequential":
         a0, a1 = replay_into(path, env)
+        before = store.r.info("commandstats")
         agg = aggregate_until(env, n)
+        after = store.r.info("commandstats")
         row.update(ingest_eps=n / (a1 - a0), apply_eps=n / (agg["last"] - a1), last=agg["last"])
+        # Server-side cost, from commandstats deltas (read-only; other tenants add a little).
+        ev_before, ev_after = before.get("cmdstat_evalsha", {}), after.get("cmdstat_evalsha", {})
+        # Commands run inside scripts are counted under their own name too: sum only the top level.
+        top = ("evalsha", "eval", "xreadgroup", "xautoclaim", "xack", "xtrim")
+        row["redis_us"] = sum(after.get(f"cmdstat_{c}", {}).get("usec", 0) - before.get(f"cmdstat_{c}", {}).get("usec", 0)
+                              for c in top) / n
+        row["evalsha_calls"] = (ev_after.get("calls", 0) - ev_before.get("calls", 0)) / n
+        row["evalsha_us"] = (ev_after.get("usec", 0) - ev_before.get("usec", 0)) / max(
+            1, ev_after.get("calls", 0) - ev_before.get("calls", 0))
+        row["total_us"] = (agg["last"] - a1) * 1e6 / n
     elif layout == "threads":
         box: dict[str, tuple[float, float]] = {}
         th = threading.Thread(target=lambda: box.setdefault("r", replay_into(path, env)))
@@ -362,7 +382,7 @@ def part_ingest(plan: Plan, args: argparse.Namespace, base: str, tmp: Path, rep:
             f"{CENTER.agents:,} agents, seed {CENTER.seed}, generated in {time.perf_counter() - t0:.1f} s; "
             f"mix: " + ", ".join(f"{k} {v:,}" for k, v in mix.most_common()) + ".\n")
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     kept = ""
     for layout in plan.layouts:
         prefix = f"{base}-{layout}"
@@ -407,16 +427,27 @@ def part_ingest(plan: Plan, args: argparse.Namespace, base: str, tmp: Path, rep:
     delete_prefix(r, sub_prefix)
     agg_eps = agg["handled"] / (agg["last"] - agg["first"])
     naive_eps = len(lines) / naive_s
+    seq = rows[0]
+    if "redis_us" in seq:
+        rep.add(f"\nWhere the aggregator's time goes (sequential layout, Redis `INFO commandstats` deltas): "
+                f"{seq['total_us']:.0f} µs of wall time per event = {seq['redis_us']:.0f} µs inside Redis "
+                f"({seq['evalsha_calls']:.2f} apply-script calls per event at {seq['evalsha_us']:.1f} µs each, plus the "
+                f"stream commands) + {seq['total_us'] - seq['redis_us']:.0f} µs in the aggregator's Python (validation, "
+                f"building and parsing the pipeline) and the network, one after the other. Redis runs on one core, "
+                f"so the scripts alone cap the apply path at about {1e6 / seq['redis_us']:,.0f} events/s however fast "
+                f"the Python side gets.")
     rep.add(f"\nSame-input comparison on a {len(lines):,}-event file ({small_center.queues} queues, "
             f"{small_center.agents:,} agents), apply side only:\n\n" + table(
                 ["implementation", "events/s", "applied"],
                 [["plain redis-py, one command per counter (baseline)", f"{naive_eps:,.0f}", f"{naive_applied:,}"],
                  ["floorboard Aggregator (Lua per entity, pipelined batches)", f"{agg_eps:,.0f}", f"{sub_applied:,}"],
                  ["ratio", f"{agg_eps / naive_eps:.1f}×", ""]]))
-    best = max(rows, key=lambda x: x["e2e_eps"])
-    seq = rows[0]
+    # Only a layout that applied every event counts: two consumers of one group reorder a
+    # call's or an agent's events and dead-letter some of them.
+    correct = [x for x in rows if x["rejected"] == 0] or rows
+    best = max(correct, key=lambda x: x["e2e_eps"])
     rep.verdict(f"1. ingest + apply ≥ {TARGET_EPS:,} events/s sustained",
-                f"{best['e2e_eps']:,.0f} ev/s end to end ({best['layout']}); aggregator alone "
+                f"{best['e2e_eps']:,.0f} ev/s end to end (best layout with nothing dead-lettered: {best['layout']}); aggregator alone "
                 f"{seq.get('apply_eps', 0):,.0f} ev/s", best["e2e_eps"] >= TARGET_EPS)
     return {"prefix": kept, "end_ms": end_ms, "rows": rows}
 
@@ -493,6 +524,9 @@ def _mqtt_client(url: str, name: str) -> Any:
 def _publisher_child(url: str, topic: str, rate: int, duration_s: float, ready: Any, go: Any, out: Any) -> None:
     n = int(rate * duration_s * 1.05)
     events = generate(n, now_ms(), center=CENTER, id_prefix="b")
+    for ev in events:
+        # Re-stamping at send time compresses each call; its hold would outlast it.
+        ev.pop("hold_s", None)
     acked = [0]
     client = _mqtt_client(url, f"floorboard-bench-pub-{uuid.uuid4().hex[:8]}")
     client.on_publish = lambda *_a: acked.__setitem__(0, acked[0] + 1)
@@ -586,9 +620,9 @@ class _Probes:
             self.stop.wait(0.02)
 
 
-def part_latency(plan: Plan, args: argparse.Namespace, base: str, rep: Report) -> None:
+def part_latency(plan: Plan, args: argparse.Namespace, base: str, rep: Report, tick_s: float) -> None:
     prefix = f"{base}-mqtt"
-    env = env_for(args, prefix)
+    env = env_for(args, prefix) | {"FLOORBOARD_TICK_S": f"{tick_s:g}"}
     topic = f"floorboard-bench/{base}"
     port = _free_port()
     ctx = mp.get_context("spawn")
@@ -628,6 +662,7 @@ def part_latency(plan: Plan, args: argparse.Namespace, base: str, rep: Report) -
         stop.set()
         ticks = out.get(timeout=30)
         stats = store.r.hgetall(store.keys.stats)
+        ingested = store.r.xinfo_stream(store.keys.events)["entries-added"]
     finally:
         stop.set()
         for name in ("ingest", "web", "publisher"):
@@ -641,11 +676,13 @@ def part_latency(plan: Plan, args: argparse.Namespace, base: str, rep: Report) -
         delete_prefix(redis.Redis.from_url(args.redis_url), prefix)
 
     lat = [s - p for p, s in zip(probes.sent, probes.seen, strict=True) if s is not None]
+    settled = [s - p for p, s in zip(probes.sent, probes.seen, strict=True)
+               if s is not None and p - probes.sent[0] >= SETTLE_S]
     lost = sum(s is None for s in probes.seen)
     bg_rate = pub["acked"] / pub["elapsed_s"]
     p99 = pct(lat, 99) if lat else float("inf")
     rep.add(
-        "\n### 2. MQTT → API latency under background load\n\n"
+        f"\n### 2. MQTT → API latency under background load (engine tick every {tick_s:g} s)\n\n"
         f"Processes: publisher (paho, QoS 1, one event per message) ‖ MQTT adapter → StreamSink "
         f"(as `floorboard ingest mqtt`) ‖ engine process (aggregator thread + tick every "
         f"{load_settings(env).tick_s:g} s, as `floorboard engine`, no archiver) ‖ /api/v1 in a werkzeug "
@@ -653,15 +690,21 @@ def part_latency(plan: Plan, args: argparse.Namespace, base: str, rep: Report) -
         f"{CENTER.agents:,}-agent center (10,000 logins first, then calls), stamped at send time.\n\n"
         + table(["figure", "value"], [
             ["background published (broker-acked)", f"{pub['acked']:,} in {pub['elapsed_s']:.1f} s = **{bg_rate:,.0f} events/s**"],
-            ["events applied by the pipeline", f"{int(stats.get('applied', 0)):,} (dead-lettered {int(stats.get('deadletters', 0)):,})"],
+            ["payloads the MQTT adapter appended to the stream", f"{ingested:,} ({ingested / pub['elapsed_s']:,.0f}/s over the publishing window)"],
+            ["events applied by the aggregator", f"{int(stats.get('applied', 0)):,} (dead-lettered {int(stats.get('deadletters', 0)):,}"
+             + "".join(f"; {k.split(':', 1)[1]} {v}" for k, v in stats.items() if k.startswith("reason:")) + ")"],
             ["probes seen / sent", f"{len(lat)} / {len(probes.sent)} ({lost} never seen)"],
             ["latency p50 / p95 / p99 / max", " / ".join(f"{pct(lat, p) * 1000:,.0f} ms" for p in (50, 95, 99, 100)) if lat else "—"],
+            [f"  probes sent after the first {SETTLE_S:g} s (past the 10,000-login burst)",
+             " / ".join(f"{pct(settled, p) * 1000:,.0f} ms" for p in (50, 95, 99, 100)) if settled else "—"],
             ["API polls", f"{probes.polls:,} ({probes.polls / max(1e-9, pub['elapsed_s']):.0f}/s)"],
             ["stream backlog (sampled every 0.5 s) max", f"{max(probes.backlog, default=0):,}"],
             ["engine ticks during the run", f"{len(ticks)}; median {statistics.median(ticks) if ticks else 0:,.0f} ms, max {max(ticks, default=0):,.0f} ms"],
         ]))
+    if tick_s != 2.0:
+        return
     rep.verdict(f"2. MQTT → API p99 ≤ {TARGET_P99_S:g} s at 3,000 events/s",
-                f"p99 {p99 * 1000:,.0f} ms at {bg_rate:,.0f} ev/s background",
+                f"p99 {p99 * 1000:,.0f} ms at {bg_rate:,.0f} ev/s published; {ingested / pub['elapsed_s']:,.0f}/s ingested",
                 p99 <= TARGET_P99_S and bg_rate >= 0.95 * plan.mqtt_rate and lost == 0)
 
 
@@ -697,6 +740,54 @@ def naive_fetch_live(store: Store, now: int) -> LiveState:
     return LiveState(now, iv, day, day_start, queue_rows, agent_rows)
 
 
+def lean_fetch_live(store: Store, now: int) -> LiveState:
+    """The same reads as ``fetch_live``, packed by hiredis into one buffer on a plain socket
+    and parsed by ``hiredis.Reader``: redis-py's per-command layer (pipeline objects, response
+    callbacks) taken out. It measures how fast the proposed fix can get, not code to ship."""
+    import hiredis
+
+    tb, k = store.timebase, store.keys
+    iv = tb.interval_start_ms(now)
+    prev_iv = tb.interval_start_ms(iv - 1)
+    day = tb.day(now)
+    queues = store.queue_ids()
+    agents = sorted(store.r.smembers(k.agents))
+    cmds: list[tuple[Any, ...]] = []
+    for q in queues:
+        w, t_ms = k.queue_waiting(q), int(store.queue_config(q).sl_threshold_s * 1000)
+        cmds += [("HGETALL", k.queue_interval(q, iv)), ("HGETALL", k.queue_interval(q, prev_iv)),
+                 ("HGETALL", k.queue_day(q, day)), ("ZCARD", w),
+                 ("ZRANGE", w, 0, MAX_WAITING_LISTED - 1, "WITHSCORES"),
+                 ("ZCOUNT", w, "-inf", now - t_ms), ("ZCOUNT", w, iv, now - t_ms)]
+    for a in agents:
+        cmds += [("HMGET", k.agent(a), *AGENT_LIVE_FIELDS), ("HGETALL", k.agent_interval(a, iv)),
+                 ("HGETALL", k.agent_day(a, day))]
+    kw = store.r.connection_pool.connection_kwargs
+    with socket.create_connection((kw.get("host", "127.0.0.1"), kw.get("port", 6379))) as sock:
+        sock.sendall(b"".join(hiredis.pack_command(c) for c in [("SELECT", kw.get("db", 0)), *cmds]))
+        reader = hiredis.Reader(encoding="utf-8")
+        replies: list[Any] = []
+        while len(replies) < len(cmds) + 1:
+            reader.feed(sock.recv(1 << 20))
+            while (reply := reader.gets()) is not False:
+                replies.append(reply)
+    replies = replies[1:]
+
+    def h(x: list[str]) -> dict[str, str]:
+        return dict(zip(x[::2], x[1::2], strict=True))
+
+    queue_rows = []
+    for i, q in enumerate(queues):
+        cur, prev, dayc, count, listed, over_t, over_t_iv = replies[i * 7: i * 7 + 7]
+        calls = [(listed[j], int(float(listed[j + 1]))) for j in range(0, len(listed), 2)]
+        queue_rows.append(QueueLive(q, numbers(h(cur)), numbers(h(prev)), numbers(h(dayc)), count,
+                                    calls[0][1] if calls else None, over_t, over_t_iv, calls))
+    base = len(queues) * 7
+    agent_rows = [AgentLive.from_redis(a, replies[base + j * 3], h(replies[base + j * 3 + 1]),
+                                       h(replies[base + j * 3 + 2])) for j, a in enumerate(agents)]
+    return LiveState(now, iv, day, tb.day_bounds_ms(day)[0], queue_rows, agent_rows)
+
+
 def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     t0 = time.perf_counter()
     value = fn()
@@ -712,10 +803,19 @@ def _profile_tick(engine: Engine, now: int, n: int = 3) -> str:
     buf = io.StringIO()
     st = pstats.Stats(prof, stream=buf)
     st.sort_stats("tottime").print_stats(14)
-    text = buf.getvalue()
-    body = text[text.find("ncalls"):] if "ncalls" in text else text
-    lines = [re.sub(r"\S*/(site-packages|main)/", "", ln.rstrip()) for ln in body.splitlines() if ln.strip()]
-    return f"cProfile of {n} ticks, top functions by own time (tottime is the total over the {n} ticks):\n\n```\n" + "\n".join(lines) + "\n```"
+    own = buf.getvalue()
+    buf.seek(0)
+    buf.truncate()
+    st.sort_stats("cumulative").print_stats(r"realtime|staffing|json/__init__", 16)
+
+    def clean(text: str) -> str:
+        body = text[text.find("ncalls"):] if "ncalls" in text else text
+        return "\n".join(re.sub(r"\S*/(site-packages|main|lib/python3\.\d+)/", "", ln.rstrip())
+                         for ln in body.splitlines() if ln.strip())
+
+    return (f"cProfile of {n} ticks (times are totals over the {n} ticks; profiling inflates them), "
+            f"top functions by own time:\n\n```\n{clean(own)}\n```\n\nOur functions by cumulative time:"
+            f"\n\n```\n{clean(buf.getvalue())}\n```")
 
 
 def part_tick(plan: Plan, args: argparse.Namespace, prefix: str, end_ms: int, rep: Report) -> None:
@@ -733,7 +833,7 @@ def part_tick(plan: Plan, args: argparse.Namespace, prefix: str, end_ms: int, re
 
     ticks = [_timed(lambda i=i: engine.tick(now + i))[0] for i in range(plan.ticks)]
     fetch, build, write = [], [], []
-    for i in range(plan.ticks):
+    for i in range(plan.breakdown_ticks):
         t_f, lv = _timed(lambda i=i: store.fetch_live(now + i))
         t_b, (snap, details) = _timed(lambda lv=lv, i=i: engine.build(lv, now + i))
         t_w, _ = _timed(lambda s=snap, d=details, i=i: store.write_snapshot(s, d, now + i))
@@ -749,7 +849,10 @@ def part_tick(plan: Plan, args: argparse.Namespace, prefix: str, end_ms: int, re
         t_w, _ = _timed(lambda s=snap, d=details, i=i: store.write_snapshot(s, d, now + i))
         naive_fetch.append(t_f)
         naive_total.append(t_f + t_b + t_w)
-    same = naive_fetch_live(store, now) == store.fetch_live(now)
+    lean = [_timed(lambda i=i: lean_fetch_live(store, now + i))[0] for i in range(plan.breakdown_ticks)]
+    reference = store.fetch_live(now)
+    same = naive_fetch_live(store, now) == reference
+    same_lean = lean_fetch_live(store, now) == reference
 
     def ms(values: list[float]) -> str:
         return f"{statistics.median(values):,.0f} / {pct(values, 95):,.0f}"
@@ -771,7 +874,9 @@ def part_tick(plan: Plan, args: argparse.Namespace, prefix: str, end_ms: int, re
              ["  write_snapshot (1 transaction)", ms(write)],
              [f"naive fetch, one round trip per key ({plan.naive_ticks} ticks)", ms(naive_fetch)],
              ["naive tick (naive fetch + build + write)", ms(naive_total)],
-             ["naive fetch returns the same LiveState", str(same)]]))
+             ["naive fetch returns the same LiveState", str(same)],
+             ["lean fetch: same commands, hiredis-packed, no redis-py per-command layer", ms(lean)],
+             ["lean fetch returns the same LiveState", str(same_lean)]]))
     if med > TARGET_TICK_MS:
         rep.add("\n" + _profile_tick(engine, now))
     rep.verdict(f"3. engine tick ≤ {TARGET_TICK_MS:.0f} ms (500 queues, 10,000 agents)",
@@ -895,7 +1000,8 @@ def part_memory(plan: Plan, args: argparse.Namespace, src_prefix: str, end_ms: i
                 p.expire(k.queue_interval(q, iv), COUNTER_TTL_S)
             p.hset(k.queue_day(q, day), mapping=t["q_day"])
             p.expire(k.queue_day(q, day), COUNTER_TTL_S)
-            p.zadd(k.queue_touched(q), {str(ivs[-1]): ivs[-1], str(ivs[-2]): ivs[-2]})
+            # Touched marks (interval → change count) of the intervals not archived yet.
+            p.hset(k.queue_touched(q), mapping={str(ivs[-1]): 3, str(ivs[-2]): 40})
             p.zadd(k.queue_waiting(q), {f"call-{i}-{j:06d}": end_ms - j * 1000 for j in range(WAITING_PER_QUEUE)})
 
         _chunks(pipe, nq, q_counters, every=1000)
@@ -908,7 +1014,7 @@ def part_memory(plan: Plan, args: argparse.Namespace, src_prefix: str, end_ms: i
                 p.expire(k.agent_interval(a, iv), COUNTER_TTL_S)
             p.hset(k.agent_day(a, day), mapping=t["a_day"])
             p.expire(k.agent_day(a, day), COUNTER_TTL_S)
-            p.zadd(k.agent_touched(a), {str(ivs[41]): ivs[41]})
+            p.hset(k.agent_touched(a), mapping={str(ivs[41]): 12})
 
         _chunks(pipe, na, a_counters, every=1000)
         measure("agent interval + day counters", f"{CENTER.agents:,} × ({AGENT_INTERVALS} intervals + 1 day)", 3)
@@ -958,10 +1064,7 @@ def part_memory(plan: Plan, args: argparse.Namespace, src_prefix: str, end_ms: i
         pipe.sadd(k.queues, *[f"q{i:03d}" for i in range(nq)])
         pipe.sadd(k.agents, *[f"a{i:05d}" for i in range(na)])
         _chunks(pipe, nq, engine_out, every=200)
-        if scale == 1.0:
-            pipe.set(k.snapshot, t["snapshot"])
-        else:
-            pipe.set(k.snapshot, t["snapshot"][: int(len(t["snapshot"]) * scale)])
+        pipe.set(k.snapshot, t["snapshot"][: int(len(t["snapshot"]) * scale)])  # scaled back up below
         pipe.execute()
         measure("engine output (snapshot, details) + id sets", "1 snapshot + 500 details", 0)
 
@@ -1035,18 +1138,24 @@ def main() -> int:
     r = redis.Redis.from_url(args.redis_url, decode_responses=True)
     redis_version = r.info("server")["redis_version"]
     rep = Report()
+    load_before = os.getloadavg()[0]
     started = time.perf_counter()
     cmd = ".venv/bin/python bench/bench_pipeline.py" + (" --quick" if args.quick else "")
     print(f"{cmd}: {plan.name} run, key prefix {base}", flush=True)
     try:
         with tempfile.TemporaryDirectory(prefix="fb-bench-") as tmp:
             if 2 in parts:
-                part_latency(plan, args, base, rep)
+                rep.part = 2
+                for tick_s in plan.tick_variants:
+                    part_latency(plan, args, base, rep, tick_s)
             if 1 in parts:
+                rep.part = 1
                 state = part_ingest(plan, args, base, Path(tmp), rep)
                 if 3 in parts:
+                    rep.part = 3
                     part_tick(plan, args, state["prefix"], state["end_ms"], rep)
                 if 4 in parts:
+                    rep.part = 4
                     part_memory(plan, args, state["prefix"], state["end_ms"], rep)
     finally:
         delete_prefix(r, base)
@@ -1055,12 +1164,13 @@ def main() -> int:
             f"~3-minute version). Run {datetime.now(UTC).strftime('%Y-%m-%d %H:%M')} UTC on {os.cpu_count()} cores "
             f"(nproc {len(os.sched_getaffinity(0))}, {machine()}), Redis {redis_version}, Mosquitto on "
             f"loopback, Python {platform.python_version()}, redis-py {redis.__version__} with hiredis. "
-            f"Redis, Mosquitto and every process of the run share the same 2 cores.\n")
+            f"Redis, Mosquitto and every process of the run share the same 2 cores (1-min load average "
+            f"{load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end: the machine is shared).\n")
     verdicts = table(["target", "measured", "result"], [
-        [t_, f_, "met" if m is True else "not met" if m is False else "reported"] for t_, f_, m in rep.verdicts])
+        [t_, f_, "met" if m is True else "not met" if m is False else "reported"] for t_, f_, m in sorted(rep.verdicts)])
     print("\n" + verdicts)
     if not args.no_write and parts == {1, 2, 3, 4}:
-        write_section(head + "\n" + verdicts + "\n" + "\n".join(rep.blocks))
+        write_section(head + "\n" + verdicts + "\n" + rep.text())
         print(f"\nwrote {DOC.relative_to(ROOT)} ({SECTION})")
     return 0
 

@@ -59,22 +59,28 @@ def bd0(x: np.ndarray, m: np.ndarray) -> np.ndarray:
     Near ``x == m`` the direct form subtracts nearly equal numbers; the
     series in ``v = (x - m) / (x + m)`` keeps full relative precision.
     """
-    x = np.asarray(x, dtype=float)
-    m = np.asarray(m, dtype=float)
+    x, m = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(m, dtype=float))
     d = x - m
-    s = x + m
+    near = np.abs(d) < 0.1 * (x + m)
+    out = np.empty(d.shape)
     with np.errstate(divide="ignore", invalid="ignore"):
-        v = d / s
-        near = np.abs(d) < 0.1 * s
+        far = ~near
+        out[far] = x[far] * np.log(x[far] / m[far]) + m[far] - x[far]
+        xn, dn = x[near], d[near]
+        v = dn / (xn + m[near])
         v2 = v * v
-        ej = 2.0 * x * v
-        acc = d * v
-        # |v| < 0.1, so 9 odd powers reach v**19 < 1e-19 relative.
+        ej = 2.0 * xn * v
+        acc = dn * v
+        # |v| < 0.1, so 9 odd powers reach v**19 < 1e-19 relative; near
+        # the diagonal (the common case) far fewer terms already converge.
         for k in range(1, 10):
             ej = ej * v2
-            acc = acc + ej / (2 * k + 1)
-        far = x * np.log(x / m) + m - x
-    return np.where(near, acc, far)
+            term = ej / (2 * k + 1)
+            acc = acc + term
+            if not (np.abs(term) > 1e-17 * np.abs(acc)).any():
+                break
+        out[near] = acc
+    return out
 
 
 def log_expm1(v: np.ndarray) -> np.ndarray:

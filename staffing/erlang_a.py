@@ -167,10 +167,11 @@ def _general(lam, mu, n, theta, t, s, want_s=True, want_asa=True):
         # lambda (1 - P(Ab)) = mu E[busy] <= N mu; clip the rounding in deep overload.
         "occupancy": np.minimum(a * (1.0 - p_ab) / n, 1.0),
     }
-    if want_s:
-        out["p_abandon_within_short"] = p_wait * _window(
-            x, y, theta, n, mu, s, log_av, am1, s1
-        )[1]
+    out["p_abandon_within_short"] = np.zeros_like(p_wait)
+    k = np.flatnonzero(s > 0) if want_s else np.zeros(0, dtype=np.intp)
+    if k.size:  # S = 0 (the default) has no short abandons: skip a third A(x, .)
+        window = _window(x[k], y[k], theta[k], n[k], mu[k], s[k], log_av[k], am1[k], s1[k])
+        out["p_abandon_within_short"][k] = p_wait[k] * window[1]
     if want_asa:
         # E[W; served] = P(wait) (x/y) / theta * sum_m (t_m/A) h_m (hypoexponential).
         e_served = p_wait * (x / y) / theta * wait_served_sum(x, y, log_av)
@@ -208,7 +209,7 @@ def erlang_a_flat(lam, aht, n, t, patience, s, want_s=True, want_asa=True) -> di
         occ = np.divide(lam[i] * aht[i] * (1.0 - b), n[i], out=np.zeros(i.size), where=n[i] > 0)
         _fill(out, i, {"p_wait": b, "p_abandon": b, "p_abandon_within_short": b,
                        "p_abandon_within_t": b, "p_answered_within_t": 1.0 - b,
-                       "occupancy": occ})
+                       "occupancy": occ, "asa_s": np.where(n[i] > 0, 0.0, np.nan)})
     # No agents, finite positive patience: everybody waits and abandons.
     finite = calls & (patience > 0) & (patience < np.inf)
     i = np.flatnonzero(finite & (n == 0))

@@ -6,10 +6,14 @@ Search (all problems at once, no per-problem Python loop):
    (Erlang C: ``floor(a)``, which is unstable and so always fails) and
    ``hi = a + 2 sqrt(a) + 3``; widen each end by doubling its width where it
    does not yet fail / meet (a few problems with strict targets).
-2. Vectorised bisection on integer N over every unresolved problem until
-   ``hi = lo + 1``; ``hi`` is the answer: N meets the target, N - 1 does not.
+2. Narrow every unresolved bracket at once until ``hi = lo + 1``; ``hi`` is
+   the answer: N meets the target, N - 1 does not.  Each round probes the
+   integer where a secant of the measure (on a near-linear scale) crosses
+   the target, plus its neighbour, which usually closes the bracket in two
+   rounds; after four rounds it is plain bisection, so the worst case stays
+   logarithmic in the bracket width.
 
-For Erlang C the measures at the bisection points come from a table of
+For Erlang C the measures at the probed points come from a table of
 ``1/B(N, a)`` built by the stable upward recursion
 ``1/B(N) = 1 + (N / a) / B(N - 1)`` from one exact (incomplete gamma) value
 at ``floor(a)``: each step costs a multiply-add instead of an incomplete
@@ -63,39 +67,42 @@ class _InvBTable:
         rows = self.rows
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             inv_a = 1.0 / self.a
+            ratio = (self.n0 + (self.size - 1)) * inv_a
             for r in range(self.size, need):
-                # 1/B(n) = 1 + (n/a) / B(n-1), in place: this loop is the hot
-                # spot of the Erlang C search.  Overflow to inf only means B
-                # underflowed to 0, which the measures handle.
-                row = rows[r]
-                np.add(self.n0, float(r), out=row)
-                np.multiply(row, inv_a, out=row)
-                np.multiply(row, rows[r - 1], out=row)
-                np.add(row, 1.0, out=row)
+                # 1/B(n) = 1 + (n/a) / B(n-1), three in-place ufuncs per row:
+                # this loop is the hot spot of the Erlang C search.  Overflow
+                # to inf only means B underflowed to 0, which the measures handle.
+                # n/a is accumulated (rounding <= rows * 1e-16, invisible here).
+                np.add(ratio, inv_a, out=ratio)
+                np.multiply(ratio, rows[r - 1], out=rows[r])
+                np.add(rows[r], 1.0, out=rows[r])
         self.size = need
 
 
-def _erlang_c_table_fn(kind: str, lam, aht, t, table: _InvBTable) -> ValueFn:
-    # Per-problem constants hoisted out of the bisection loop.
+def _erlang_c_table_fns(kind: str, lam, aht, t, table: _InvBTable) -> tuple[ValueFn, ValueFn]:
+    """(measure, scaled measure) at N from the 1/B table; see ``to_scale``."""
+    # Per-problem constants hoisted out of the search loop.
     rate_t = t / aht
     no_calls = lam == 0
     any_no_calls = bool(no_calls.any())
     inv_aht = 1.0 / aht
+    unstable_g = 0.0 if kind == "sl" else np.inf  # SL 0 -> log(1 - 0); ASA inf
 
-    def value(idx: np.ndarray, n: np.ndarray) -> np.ndarray:
+    def scaled(idx: np.ndarray, n: np.ndarray) -> np.ndarray:
         gap = n - table.a.take(idx)  # N - a: the queue is stable iff > 0
         inv_b = table.get(idx, n)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            c = 1.0 / (1.0 + (gap / n) * (inv_b - 1.0))
-            if kind == "sl":
-                v = np.where(gap > 0, 1.0 - c * np.exp(-gap * rate_t.take(idx)), 0.0)
-                fill = 1.0
-            else:
-                v = np.where(gap > 0, c / (gap * inv_aht.take(idx)), np.inf)
-                fill = 0.0
-        return np.where(no_calls.take(idx), fill, v) if any_no_calls else v
+            log_c = -np.log1p((gap / n) * (inv_b - 1.0))
+            # log P(W > t) = log C - (N mu - lambda) t;  log ASA = log C - log(N mu - lambda)
+            tail = gap * rate_t.take(idx) if kind == "sl" else np.log(gap * inv_aht.take(idx))
+            g = np.where(gap > 0, log_c - tail, unstable_g)
+        return np.where(no_calls.take(idx), -np.inf, g) if any_no_calls else g
 
-    return value
+    def value(idx: np.ndarray, n: np.ndarray) -> np.ndarray:
+        g = scaled(idx, n)
+        return -np.expm1(g) if kind == "sl" else np.exp(g)
+
+    return value, scaled
 
 
 def _erlang_c_closed_fn(kind: str, lam, aht, t) -> ValueFn:
@@ -126,8 +133,15 @@ def _erlang_a_fn(kind: str, lam, aht, t, pat, s, formula: str) -> ValueFn:
     return value
 
 
-def _meets(v: np.ndarray, target: np.ndarray, higher: bool) -> np.ndarray:
-    return v >= target if higher else v <= target  # NaN never meets
+def to_scale(v: np.ndarray, higher: bool) -> np.ndarray:
+    """Map a measure to the falling, near-linear search scale.
+
+    ``log(1 - v)`` for measures that must be high (SL: ``log P(W > t)``),
+    ``log v`` for measures that must be low; ``v >= T`` becomes
+    ``scale(v) <= scale(T)`` and ``v <= T`` likewise.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log1p(-np.minimum(v, 1.0)) if higher else np.log(v)
 
 
 class _Bracket:
@@ -140,23 +154,19 @@ class _Bracket:
     agent or so, and a search costs a handful of evaluations, not log2(width).
     """
 
-    def __init__(self, value: ValueFn, target, higher: bool, lo, hi) -> None:
-        self.value, self.target, self.higher = value, target, higher
+    def __init__(self, scaled: ValueFn, g_target, lo, hi) -> None:
+        self.scaled, self.g_target = scaled, g_target
         self.lo, self.hi = lo, hi
         self.g_lo = np.full(lo.size, np.nan)
         self.g_hi = np.full(lo.size, np.nan)
-        self.g_target = self._scale(target)
         # The last two probes (a secant through adjacent N gives the local slope).
         self.n_a, self.g_a = np.full(lo.size, np.nan), np.full(lo.size, np.nan)
         self.n_b, self.g_b = np.full(lo.size, np.nan), np.full(lo.size, np.nan)
 
-    def _scale(self, v: np.ndarray) -> np.ndarray:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.log1p(-np.minimum(v, 1.0)) if self.higher else np.log(v)
-
     def probe(self, idx: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        v = self.value(idx, n)
-        return _meets(v, self.target[idx], self.higher), self._scale(v)
+        """(meets?, scaled measure); the scaled measure falls with N, NaN never meets."""
+        g = self.scaled(idx, n)
+        return g <= self.g_target[idx], g
 
     def update(self, idx: np.ndarray, n: np.ndarray) -> None:
         good, g = self.probe(idx, n)
@@ -214,7 +224,7 @@ def _widen_up(br: _Bracket, cap, done) -> None:
 
 
 def search(value: ValueFn, target, higher: bool, lo, hi, cap, fractional: bool,
-           fails_at_lo: np.ndarray | None = None) -> np.ndarray:
+           fails_at_lo: np.ndarray | None = None, scaled: ValueFn | None = None) -> np.ndarray:
     """Smallest whole N >= 0 with ``value(N)`` meeting ``target`` (NaN if none <= cap).
 
     ``value`` must be monotone in N.  After bracketing, each round probes the
@@ -223,9 +233,13 @@ def search(value: ValueFn, target, higher: bool, lo, hi, cap, fractional: bool,
     bisection, so the worst case stays logarithmic.  With ``fractional`` the
     answer is ``N - 1 + (target - v(N-1)) / (v(N) - v(N-1))``: where the
     straight line between the two neighbouring measures crosses the target.
-    ``fails_at_lo`` marks problems known to fail at ``lo`` (saves one evaluation).
+    ``fails_at_lo`` marks problems known to fail at ``lo`` (saves one evaluation);
+    ``scaled`` computes ``to_scale(value)`` directly where that is cheaper.
     """
-    br = _Bracket(value, target, higher, lo.astype(float),
+    if scaled is None:
+        def scaled(idx: np.ndarray, n: np.ndarray) -> np.ndarray:
+            return to_scale(value(idx, n), higher)
+    br = _Bracket(scaled, to_scale(target, higher), lo.astype(float),
                   np.maximum(hi, lo + 1.0).astype(float))
     result = np.full(lo.size, np.nan)
     done = np.zeros(lo.size, dtype=bool)
@@ -372,17 +386,17 @@ def _solve(kind, target, lam, aht, t, pat, s, model, formula, fractional) -> np.
     root = np.sqrt(a)
     cap = np.ceil(a + 40.0 * root + 200.0)
     hi = np.ceil(a + 2.0 * root + 3.0)
-    fails = None
+    fails = scaled = None
     if model == "erlang_c":
         lo = np.floor(a)
         # N = floor(a) <= a is unstable: SL 0 and ASA inf fail any target but SL 0.
         fails = (lam > 0) & ((target > 0) if higher else np.isfinite(target))
         cells = float((hi - lo).max(initial=0) + 64) * lam.size
         if cells <= _TABLE_MAX_CELLS:
-            fn = _erlang_c_table_fn(kind, lam, aht, t, _InvBTable(a, lo))
+            fn, scaled = _erlang_c_table_fns(kind, lam, aht, t, _InvBTable(a, lo))
         else:
             fn = _erlang_c_closed_fn(kind, lam, aht, t)
     else:
         lo = np.floor(np.maximum(0.0, a - 2.0 * root - 1.0))
         fn = _erlang_a_fn(kind, lam, aht, t, pat, s, formula)
-    return search(fn, target, higher, lo, hi, cap, fractional, fails)
+    return search(fn, target, higher, lo, hi, cap, fractional, fails, scaled)

@@ -7,6 +7,8 @@ class Wallboard:
     interval = "wb-interval"
     params = "wb-params"
     board = "wb-board"
+    markup = "wb-markup"  # the board's HTML, put in place by a clientside callback
+    digest = "wb-digest"  # a short hash of the HTML on screen: unchanged boards are not resent
 
 
 class Queue:

@@ -53,7 +53,9 @@ def wallboard_layout(group: str | None = None, kiosk: Any = None, rotate: Any = 
         [
             dcc.Store(id=Wallboard.params, data={"group": group, "rotate_s": None if group else rotate_seconds(rotate)}),
             dcc.Interval(id=Wallboard.interval, interval=WALLBOARD_REFRESH_MS),
-            html.Div(id=Wallboard.board, className="wb-board"),
+            dcc.Store(id=Wallboard.markup),
+            dcc.Store(id=Wallboard.digest),
+            html.Div(id=Wallboard.board, className="wb-board", role="main", **{"aria-live": "off"}),
         ],
     )
 
@@ -92,11 +94,16 @@ def queue_layout(queue: str | None = None, kiosk: Any = None, **_: Any) -> html.
             html.Div(
                 [
                     html.Section([dcc.Graph(id=Queue.figure, config={"displaylogo": False, "responsive": True})], className="card chart-card"),
-                    html.Section(
-                        [html.H2("Agents", className="section-title"), html.P("Longest in aux first; click a column to sort.", className="caption"), table],
-                        className="card agents-card",
+                    html.Div(
+                        [
+                            html.Section([html.H2("Callers waiting", className="section-title"), html.Div(id=Queue.waiting)], className="card waiting-card"),
+                            html.Section(
+                                [html.H2("Agents", className="section-title"), html.P("Longest in aux first; click a column to sort.", className="caption"), table],
+                                className="card agents-card",
+                            ),
+                        ],
+                        className="queue-side",
                     ),
-                    html.Section([html.H2("Callers waiting", className="section-title"), html.Div(id=Queue.waiting)], className="card waiting-card"),
                 ],
                 className="queue-grid",
             ),

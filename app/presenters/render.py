@@ -7,6 +7,7 @@ from typing import Any
 
 from dash import dcc, html
 
+from app.presenters.markup import Markup, el, join
 from app.presenters.status import LEVELS
 
 NAV_LINKS = (("/", "Overview"), ("/wallboard", "Wallboard"))
@@ -39,126 +40,122 @@ def level_badge(level: str, *, word: bool = True) -> html.Span:
 
 
 # --------------------------------------------------------------------------- wallboard
-def _metric(label: str, metric: Mapping[str, str], cls: str) -> html.Div:
+# The wallboard is rendered as one escaped HTML string (see app/presenters/markup.py for why).
+def _badge_html(level: str, *, word: bool = True) -> Markup:
+    meta = LEVELS[level]
+    return el(
+        "span", {"cls": f"badge level-{level}", "title": meta["word"]},
+        el("span", {"cls": "badge-icon", "aria_hidden": "true"}, meta["icon"]),
+        el("span", {"cls": "badge-word"}, meta["word"]) if word else None,
+    )
+
+
+def _metric(label: str, metric: Mapping[str, str], cls: str) -> Markup:
     level = metric.get("level", "none")
-    icon = LEVELS[level]["icon"] if level in ("warning", "critical") else ""
-    return html.Div(
-        [
-            html.Div([metric["value"], html.Span(icon, className="metric-flag")], className="metric-value"),
-            html.Div(label, className="metric-label"),
-        ],
-        className=f"metric {cls} level-{level}",
+    flag = LEVELS[level]["icon"] if level in ("warning", "critical") else ""
+    return el(
+        "div", {"cls": f"metric {cls} level-{level}"},
+        el("div", {"cls": "metric-value"}, metric["value"], el("span", {"cls": "metric-flag"}, flag) if flag else None),
+        el("div", {"cls": "metric-label"}, label),
     )
 
 
-def _chip(chip: Mapping[str, Any]) -> html.Span:
-    return html.Span(
-        [html.Span(className="chip-dot"), html.B(str(chip["value"])), html.Span(chip["label"], className="chip-label")],
-        className=f"chip state-{chip['key']}" + (" zero" if not chip["value"] else ""),
+def _chip(chip: Mapping[str, Any]) -> Markup:
+    return el(
+        "span", {"cls": f"chip state-{chip['key']}" + (" zero" if not chip["value"] else "")},
+        el("span", {"cls": "chip-dot"}), el("b", None, chip["value"]), el("span", {"cls": "chip-label"}, chip["label"]),
     )
 
 
-def _small(label: str, value: str, cls: str = "", level: str = "plain") -> html.Div:
-    return _metric(label, {"value": value, "level": level}, f"small {cls}".strip())
-
-
-def wallboard_tile(t: Mapping[str, Any], stale_text: str = "") -> html.Article:
-    return html.Article(
-        [
-            html.Header([html.H2(t["name"], className="tile-name"), level_badge(t["level"])], className="tile-head"),
-            html.Div(
-                [
-                    _metric("waiting", t["waiting"], "key key-waiting"),
-                    _metric("longest wait", t["longest"], "key key-longest"),
-                    _metric("SL now", t["sl_now"], "key key-sl"),
-                ],
-                className="tile-key",
-            ),
-            html.Div(
-                [
-                    _metric("SL now", t["sl_now"], "small small-sl-now"),
-                    _metric("SL today", t["sl_today"], "small small-sl-today"),
-                    _small("SL target", t["sl_target"], "small-target", "muted"),
-                    _small("ASA today", t["asa"], "small-asa"),
-                    _small("Abandoned", t["abandon"], "small-abandon"),
-                    _small("Offered", t["offered"], "small-offered"),
-                ],
-                className="tile-sl",
-            ),
-            html.Div([_chip(c) for c in t["agents"]], className="tile-agents"),
-            html.Div(t["sl_caption"], className="tile-caption"),
-            html.Div(stale_text, className="tile-stale", role="status") if stale_text else None,
-        ],
-        className=f"tile level-{t['level']}" + (" is-stale" if stale_text else ""),
-        **{"data-queue": str(t["id"])},
+def wallboard_tile(t: Mapping[str, Any], stale_text: str = "") -> Markup:
+    body = el(
+        "div", {"cls": "tile-in"},
+        el("header", {"cls": "tile-head"}, el("h2", {"cls": "tile-name"}, t["name"]), _badge_html(t["level"])),
+        el(
+            "div", {"cls": "tile-key"},
+            _metric("waiting", t["waiting"], "key key-waiting"),
+            _metric("longest wait", t["longest"], "key key-longest"),
+            _metric("SL now", t["sl_now"], "key key-sl"),
+        ),
+        el(
+            "div", {"cls": "tile-sl"},
+            _metric("SL now", t["sl_now"], "small small-sl-now"),
+            _metric("SL today", t["sl_today"], "small small-sl-today"),
+            _metric("SL target", {"value": t["sl_target"], "level": "muted"}, "small small-target"),
+            _metric("ASA today", {"value": t["asa"], "level": "plain"}, "small small-asa"),
+            _metric("Abandoned", {"value": t["abandon"], "level": "plain"}, "small small-abandon"),
+            _metric("Offered", {"value": t["offered"], "level": "plain"}, "small small-offered"),
+        ),
+        el("div", {"cls": "tile-agents"}, [_chip(c) for c in t["agents"]]),
+        el("div", {"cls": "tile-caption"}, t["sl_caption"]),
+    )
+    return el(
+        "article", {"cls": f"tile level-{t['level']}" + (" is-stale" if stale_text else ""), "data_queue": t["id"]},
+        body, el("div", {"cls": "tile-stale", "role": "status"}, stale_text) if stale_text else None,
     )
 
 
-def _ticker(alerts: Sequence[Mapping[str, Any]], stale: bool) -> html.Footer:
+def _ticker(alerts: Sequence[Mapping[str, Any]], stale: bool) -> Markup:
     if stale:
-        items = [html.Span("Alerts paused while the data is stale", className="ticker-item level-none")]
+        items = [el("span", {"cls": "ticker-item level-none"}, "Alerts paused while the data is stale")]
     elif not alerts:
-        items = [html.Span([html.Span("✓", className="badge-icon"), " No open queue alerts"], className="ticker-item level-ok")]
+        items = [el("span", {"cls": "ticker-item level-ok"}, el("span", {"cls": "badge-icon"}, "✓"), " No open queue alerts")]
     else:
         items = [
-            html.Span(
-                [html.Span(a["icon"], className="badge-icon"), html.B(a["queue"]), " ", a["text"]],
-                className=f"ticker-item level-{a['level']}",
-            )
+            el("span", {"cls": f"ticker-item level-{a['level']}"}, el("span", {"cls": "badge-icon"}, a["icon"]), el("b", None, a["queue"]), " ", a["text"])
             for a in alerts
         ]
-    return html.Footer(
-        [html.Span("Alerts", className="ticker-title"), html.Div(items, className="ticker-items")],
-        className="wb-ticker",
-    )
+    return el("footer", {"cls": "wb-ticker"}, el("span", {"cls": "ticker-title"}, "Alerts"), el("div", {"cls": "ticker-items"}, items))
 
 
-def _rotation(rotation: Mapping[str, Any] | None) -> html.Div | None:
+def _rotation(rotation: Mapping[str, Any] | None) -> Markup | None:
     if not rotation:
         return None
-    dots = [
-        html.Span(name, className="rot-dot" + (" on" if i == rotation["index"] else ""))
-        for i, name in enumerate(rotation["names"])
-    ]
-    return html.Div(dots, className="rotation", title=f"Rotates every {rotation['every_s']:g} s")
+    dots = [el("span", {"cls": "rot-dot" + (" on" if i == rotation["index"] else "")}, name) for i, name in enumerate(rotation["names"])]
+    return el("div", {"cls": "rotation", "title": f"Rotates every {rotation['every_s']:g} s"}, dots)
 
 
-def _summary(summary: Mapping[str, int]) -> html.Div:
-    return html.Div(
-        [html.Span([LEVELS[lv]["icon"], " ", str(summary.get(lv, 0))], className=f"sum level-{lv}", title=LEVELS[lv]["word"])
+def _summary(summary: Mapping[str, int]) -> Markup:
+    return el(
+        "div", {"cls": "wb-summary"},
+        [el("span", {"cls": f"sum level-{lv}", "title": LEVELS[lv]["word"]}, LEVELS[lv]["icon"], " ", summary.get(lv, 0))
          for lv in ("critical", "warning", "ok")],
-        className="wb-summary",
     )
 
 
-def wallboard(model: Mapping[str, Any]) -> list[Any]:
-    """The whole board for one refresh: header, tiles (or an empty state), ticker."""
+def _empty_html(message: str, detail: str) -> Markup:
+    return el(
+        "div", {"cls": "empty-state"},
+        el("div", {"cls": "empty-icon", "aria_hidden": "true"}, "◌"), el("h2", None, message), el("p", None, detail),
+    )
+
+
+def wallboard(model: Mapping[str, Any]) -> Markup:
+    """The whole board for one refresh as HTML: header, tiles (or an empty state), ticker."""
     fresh = model.get("fresh") or {}
     stale_text = fresh.get("text", "") if fresh.get("stale") else ""
-    status = (
-        html.Div(stale_text, className="wb-status stale", role="alert")
-        if stale_text
-        else html.Div(f"Updated {model['updated']}" if model.get("updated") else "", className="wb-status")
-    )
-    header = html.Header(
-        [
-            html.H1(model["title"], className="wb-title"),
-            _rotation(model.get("rotation")),
-            _summary(model["summary"]) if model.get("summary") else None,
-            status,
-            html.Div(model.get("clock", ""), className="wb-clock"),
-        ],
-        className="wb-header",
+    if stale_text:
+        status = el("div", {"cls": "wb-status stale", "role": "alert"}, stale_text)
+    else:
+        status = el("div", {"cls": "wb-status"}, f"Updated {model['updated']}" if model.get("updated") else "")
+    header = el(
+        "header", {"cls": "wb-header"},
+        el("h1", {"cls": "wb-title"}, model["title"]),
+        _rotation(model.get("rotation")),
+        _summary(model["summary"]) if model.get("summary") else None,
+        status,
+        el("div", {"cls": "wb-clock"}, model.get("clock", "")),
     )
     if model["kind"] == "empty":
-        return [header, html.Main(empty_state(model["message"], model.get("detail", "")), className="wb-main")]
+        return join([header, el("main", {"cls": "wb-main"}, _empty_html(model["message"], model.get("detail", "")))])
     grid = model["grid"]
-    tiles = html.Main(
+    tiles = el(
+        "main",
+        {"cls": f"wb-grid density-{grid['density']}" + (" is-stale" if stale_text else ""),
+         "style": f"--cols: {int(grid['cols'])}; --rows: {int(grid['rows'])}"},
         [wallboard_tile(t, stale_text) for t in model["tiles"]],
-        className=f"wb-grid density-{grid['density']}" + (" is-stale" if stale_text else ""),
-        style={"--cols": grid["cols"], "--rows": grid["rows"]},
     )
-    return [header, tiles, _ticker(model["alerts"], bool(stale_text))]
+    return join([header, tiles, _ticker(model["alerts"], bool(stale_text))])
 
 
 # --------------------------------------------------------------------------- queue page

@@ -110,7 +110,7 @@ def live_factory(base_url: str, redis_client: Any, key_prefix: str, queues_file:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
+def chromium_browser() -> Iterator[Browser]:
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield b
@@ -130,13 +130,13 @@ class Console:
 
 
 @pytest.fixture
-def open_page(browser: Browser) -> Iterator[Callable[..., tuple[Page, Console]]]:
+def open_page(chromium_browser: Browser) -> Iterator[Callable[..., tuple[Page, Console]]]:
     """Open a page at a viewport size; after the test, assert the console stayed clean."""
     contexts = []
     consoles: list[Console] = []
 
     def make(width: int = 1920, height: int = 1080) -> tuple[Page, Console]:
-        ctx = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=1)
+        ctx = chromium_browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=1)
         contexts.append(ctx)
         page = ctx.new_page()
         console = Console()

@@ -61,10 +61,17 @@ class Script:
             fields["reason"] = reason
         self.add(seconds_ago, "agent.state", **fields)
 
-    def handled_call(self, start_ago: float, queue: str, call: str, agent: str, wait_s: float, talk_s: float, hold_s: float = 0) -> None:
+    def handled_call(
+        self, start_ago: float, queue: str, call: str, agent: str, wait_s: float, talk_s: float, hold_s: float = 0, acw_s: float = 30
+    ) -> None:
+        """Queued, answered, talked, wrapped up: the call events and the agent's states."""
+        answered, ended = start_ago - wait_s, start_ago - wait_s - talk_s
         self.add(start_ago, "call.queued", queue=queue, call=call)
-        self.add(start_ago - wait_s, "call.answered", queue=queue, call=call, agent=agent)
-        self.add(start_ago - wait_s - talk_s, "call.ended", queue=queue, call=call, agent=agent, hold_s=hold_s)
+        self.add(answered, "call.answered", queue=queue, call=call, agent=agent)
+        self.state(answered, agent, "on_call")
+        self.add(ended, "call.ended", queue=queue, call=call, agent=agent, hold_s=hold_s)
+        self.state(ended, agent, "acw")
+        self.state(ended - acw_s, agent, "available")
 
     def payloads(self) -> list[tuple[str, str]]:
         ordered = sorted(self.events, key=lambda e: e["ts"])
@@ -113,7 +120,8 @@ def many_queues(now_ms: int, n: int) -> Script:
     for q in range(n):
         queue, agent = f"q{q:02d}", f"ag{q:02d}"
         s.state(1800, agent, "available", [queue])
-        s.handled_call(1500 - q * 5, queue, f"{queue}-c1", agent, wait_s=5 + q * 2, talk_s=200)
+        s.handled_call(1500 - q * 5, queue, f"{queue}-c1", agent, wait_s=4 + (q % 4) * 3, talk_s=200)
+        s.handled_call(900 - q * 5, queue, f"{queue}-c2", agent, wait_s=8 + (q % 6) * 4, talk_s=180)
         if q % 5 == 0:
             s.add(30 + q * 3, "call.queued", queue=queue, call=f"{queue}-w")
         if q % 7 == 3:

@@ -142,10 +142,13 @@ def test_queue_page(live_factory, open_page):
     expect(page.locator(".page-title h1")).to_have_text("Tech support", timeout=TIMEOUT_MS)
     expect(page.locator(".waiting-list li")).to_have_count(len(view["waiting"]))
     expect(page.locator(".waiting-list li").first).to_contain_text("t-w1")  # the longest first
-    table = page.locator(f"#q-agents")
+    table = page.locator("#q-agents")
     expect(table).to_contain_text("eve")
     expect(table).to_contain_text("Lunch")
-    expect(page.locator("#q-figure .main-svg").first).to_be_visible()
+    expect(page.locator("#q-figure .barlayer .point").first).to_be_visible()
+    # Sorting by time in state sorts by seconds, through the same refresh callback.
+    page.locator("#q-agents th[data-dash-column=time_in_state] .column-header--sort").click()
+    expect(table.locator("td[data-dash-column=agent]").first).to_have_text("eve")
     expect(page.locator("#q-figure")).to_contain_text("Service level")
     shot(page, "queue-support", full_page=True)
 
@@ -161,7 +164,7 @@ def test_agent_page_full_and_side_panel(live_factory, open_page):
     handled = count(own_values(view["today"])["handled"])
     expect(page.locator(".kpi-handled .kpi-value")).to_have_text(handled)
     expect(page.locator(".agent-state")).to_contain_text("Available")
-    expect(page.locator("#ag-timeline .main-svg").first).to_be_visible()
+    expect(page.locator("#ag-timeline .barlayer .point").first).to_be_visible()
     body = page.locator(".agent-body").inner_text()
     for other in ("ada", "ben", "cleo", "eve", "finn"):
         assert not re.search(rf"\b{other}\b", body), other
@@ -170,6 +173,7 @@ def test_agent_page_full_and_side_panel(live_factory, open_page):
     panel, _ = open_page(360, 900)
     panel.goto(f"{live.base_url}/me?agent=cleo&kiosk=1")
     expect(panel.locator(".agent-state")).to_contain_text("Break", timeout=TIMEOUT_MS)
+    expect(panel.locator("#ag-timeline .barlayer .point").first).to_be_visible()
     assert panel.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth + 1")
     shot(panel, "agent-me-360px", full_page=True)
 
@@ -186,4 +190,5 @@ def test_index_links_to_everything(live_factory, open_page):
     page.locator(".button").click()
     expect(page.locator(".agent-head h1")).to_have_text("dev", timeout=TIMEOUT_MS)
     page.goto(f"{live.base_url}/")
+    expect(page.locator('a[href="/queues/sales"]')).to_be_visible(timeout=TIMEOUT_MS)
     shot(page, "index")

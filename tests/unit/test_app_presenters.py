@@ -7,7 +7,15 @@ import math
 import pytest
 
 from app.presenters import format as fmt
-from app.presenters.agent import DEFAULT_AGENT_TARGETS, agent_model, kpi_cards, own_values, state_breakdown, versus_median, versus_target
+from app.presenters.agent import (
+    DEFAULT_AGENT_TARGETS,
+    agent_model,
+    kpi_cards,
+    own_values,
+    state_breakdown,
+    versus_median,
+    versus_target,
+)
 from app.presenters.index import index_model
 from app.presenters.queue import agent_rows, day_rows, queue_model, waiting_rows
 from app.presenters.status import CRITICAL, NONE, OK, WARNING, sl_level, wait_level, worst

@@ -6,13 +6,16 @@ import heapq
 
 import numpy as np
 import pytest
+from scipy import stats
 
 import staffing
 
 REPLICATIONS = 10
 CALLS = 60_000
 WARM_UP = 2_000
-Z = 3.3  # two-sided ~99.9 %: with ~15 intervals in this file a false alarm stays rare
+# Student t, two-sided 99.9 % over REPLICATIONS - 1 degrees of freedom: with ~10
+# intervals checked per scenario, a false alarm on a new seed stays rare.
+Z = float(stats.t.ppf(0.9995, REPLICATIONS - 1))
 
 
 def simulate(rate: float, aht: float, agents: int, patience: float, seed: int):
@@ -77,8 +80,8 @@ def test_erlang_a_inside_simulation_confidence_intervals(rate, aht, agents, pati
         sample = np.array([r[key] for r in reps])
         half = Z * sample.std(ddof=1) / np.sqrt(REPLICATIONS)
         assert abs(sample.mean() - value) <= half, (key, sample.mean(), value, half)
-        # The intervals are tight enough to mean something (a few % at most).
-        assert half <= 0.05 * max(abs(value), 0.05), (key, half)
+        # The intervals are tight enough to mean something (under 10 %).
+        assert half <= 0.1 * max(abs(value), 0.05), (key, half)
     # Power check: a model that ignores abandonment is rejected by the same data.
     no_abandon = staffing.erlang_a(rate, aht, agents, t, patience * 3, s)
     sample = np.array([r["p_abandon"] for r in reps])
