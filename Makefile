@@ -23,6 +23,7 @@ services:
 # Browser tests run in their own pytest process: Playwright's sync API leaves an event loop
 # running that would break the asyncio tests collected after it.
 test: install services
+	$(VENV)/bin/ruff check .
 	$(PYTEST) -m "not e2e" -q
 	$(PYTEST) -m e2e tests/e2e -q
 

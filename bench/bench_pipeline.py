@@ -36,6 +36,7 @@ import multiprocessing as mp
 import os
 import platform
 import pstats
+import random
 import re
 import shutil
 import socket
@@ -818,6 +819,9 @@ def _profile_tick(engine: Engine, now: int, n: int = 3) -> str:
             f"\n\n```\n{clean(buf.getvalue())}\n```")
 
 
+CHURN_AGENTS = 4_000
+
+
 def part_tick(plan: Plan, args: argparse.Namespace, prefix: str, end_ms: int, rep: Report) -> None:
     store = Store.from_settings(load_settings(env_for(args, prefix)))
     engine = Engine(store)
@@ -829,9 +833,18 @@ def part_tick(plan: Plan, args: argparse.Namespace, prefix: str, end_ms: int, re
     with_cur = sum(bool(q.interval) for q in live.queues)
     with_prev = sum(bool(q.previous_interval) for q in live.queues)
     skills = Counter(len(a.queues) for a in live.agents)
+    cold, _ = _timed(lambda: Engine(store).tick(now))  # a fresh engine reads every agent
     engine.tick(now)  # warm-up (imports, caches)
+    # Steady state at the 3,000 events/s design load: in one 2 s tick ~6,000 events touch
+    # about CHURN_AGENTS distinct agents, which the engine must read again.
+    rng = random.Random(7)
+    agent_ids = [a.id for a in live.agents]
 
-    ticks = [_timed(lambda i=i: engine.tick(now + i))[0] for i in range(plan.ticks)]
+    def churned_tick(i: int) -> None:
+        store.mark_agents_changed(rng.sample(agent_ids, min(CHURN_AGENTS, len(agent_ids))))
+        engine.tick(now + 2000 * (i + 1))
+
+    ticks = [_timed(lambda i=i: churned_tick(i))[0] for i in range(plan.ticks)]
     fetch, build, write = [], [], []
     for i in range(plan.breakdown_ticks):
         t_f, lv = _timed(lambda i=i: store.fetch_live(now + i))
@@ -868,8 +881,9 @@ def part_tick(plan: Plan, args: argparse.Namespace, prefix: str, end_ms: int, re
         "; skills " + ", ".join(f"{k}: {v:,}" for k, v in sorted(skills.items())) +
         f"). Snapshot JSON {snap_bytes / 1e6:.2f} MB.\n\n" + table(
             ["measure (ms)", "median / p95"],
-            [[f"`Engine.tick` ({plan.ticks} ticks)", f"**{ms(ticks)}**"],
-             ["  fetch_live (2 pipelines)", ms(fetch)],
+            [[f"`Engine.tick`, {CHURN_AGENTS:,} agents changed since the last tick ({plan.ticks} ticks, incl. marking)", f"**{ms(ticks)}**"],
+             ["first tick of a fresh engine (reads every agent)", f"{cold:,.0f}"],
+             ["full read, no agent cache: fetch_live", ms(fetch)],
              ["  build (pure Python)", ms(build)],
              ["  write_snapshot (1 transaction)", ms(write)],
              [f"naive fetch, one round trip per key ({plan.naive_ticks} ticks)", ms(naive_fetch)],
@@ -879,7 +893,7 @@ def part_tick(plan: Plan, args: argparse.Namespace, prefix: str, end_ms: int, re
              ["lean fetch returns the same LiveState", str(same_lean)]]))
     if med > TARGET_TICK_MS:
         rep.add("\n" + _profile_tick(engine, now))
-    rep.verdict(f"3. engine tick ≤ {TARGET_TICK_MS:.0f} ms (500 queues, 10,000 agents)",
+    rep.verdict(f"3. engine tick ≤ {TARGET_TICK_MS:.0f} ms (500 queues, 10,000 agents, {CHURN_AGENTS:,} changed per tick)",
                 f"median {med:,.0f} ms, p95 {pct(ticks, 95):,.0f} ms (fetch {statistics.median(fetch):,.0f} / "
                 f"build {statistics.median(build):,.0f} / write {statistics.median(write):,.0f})",
                 pct(ticks, 95) <= TARGET_TICK_MS)

@@ -6,6 +6,7 @@ project reads ``os.environ``. A bad value fails at start with a message naming t
 
 from __future__ import annotations
 
+import functools
 import os
 import tomllib
 from collections.abc import Mapping
@@ -107,6 +108,12 @@ def _queue_from_mapping(queue_id: str, raw: Mapping[str, Any], base: QueueConfig
     return cfg
 
 
+@functools.lru_cache(maxsize=65_536)
+def _defaults_for(defaults: QueueConfig, queue_id: str) -> QueueConfig:
+    # Called per event and per queue per tick: build each unconfigured queue's config once.
+    return replace(defaults, id=queue_id)
+
+
 @dataclass(frozen=True, slots=True)
 class QueuesConfig:
     """The queues file: defaults plus per-queue overrides. Unknown queues get the defaults."""
@@ -116,7 +123,7 @@ class QueuesConfig:
 
     def get(self, queue_id: str) -> QueueConfig:
         cfg = self.queues.get(queue_id)
-        return cfg if cfg is not None else replace(self.defaults, id=queue_id)
+        return cfg if cfg is not None else _defaults_for(self.defaults, queue_id)
 
     def groups(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}

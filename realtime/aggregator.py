@@ -2,8 +2,12 @@
 
 Delivery is at-least-once: an entry is acknowledged only after it was applied or
 dead-lettered, and entries left pending by a consumer that died are claimed after
-``CLAIM_IDLE_MS``. Because every apply is idempotent, redelivery changes nothing. Several
-aggregators (in several engine processes) share the stream through the group.
+``CLAIM_IDLE_MS``. Because every apply is idempotent, redelivery changes nothing.
+
+Run **one** aggregator per events stream: a consumer group hands a call's or an agent's events
+to different consumers, which may then apply them out of order (measured: about 2 % dead-letters
+with two consumers). The group is used for at-least-once delivery and take-over after a crash,
+not for parallelism; scaling out means one stream per shard of queues and agents.
 """
 
 from __future__ import annotations

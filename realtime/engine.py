@@ -16,12 +16,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from realtime.live import AgentLive, LiveState, QueueLive
+from realtime.live import AgentCache, AgentLive, LiveState, QueueLive
 from realtime.projection import project_queues
 from realtime.store import Store
 from staffing import kpis
 
 log = logging.getLogger(__name__)
+
+# Team medians are a slow-moving yardstick (a day's KPIs over a team); recomputing them for
+# every queue on every tick would cost more than the rest of the tick.
+MEDIAN_EVERY_MS = 10_000
 
 AGENT_STATE_ORDER = ("available", "on_call", "acw", "aux")
 HANDLING_STATES = ("s:on_call", "s:acw")
@@ -59,17 +63,24 @@ class _QueueAgents:
         return out
 
 
-def _state_ms(counters: Mapping[str, float], live: AgentLive, since_floor_ms: int, now_ms: int) -> tuple[float, float]:
-    """Handling and available ms from stored counters plus the state still running now."""
-    handling = sum(counters.get(f, 0.0) for f in HANDLING_STATES)
-    available = counters.get("s:available", 0.0)
-    if live.since_ms is not None:
-        running = max(0, now_ms - max(live.since_ms, since_floor_ms))
-        if live.state in ("on_call", "acw"):
-            handling += running
-        elif live.state == "available":
-            available += running
-    return handling, available
+def _base_ms(counters: Mapping[str, float]) -> tuple[float, float]:
+    return counters.get("s:on_call", 0.0) + counters.get("s:acw", 0.0), counters.get("s:available", 0.0)
+
+
+def _occupancy_ms(live: AgentLive, iv_start_ms: int, day_start_ms: int, now_ms: int) -> tuple[float, float, float, float]:
+    """Handling and available ms in the interval and the day: stored counters (cached on the
+    agent) plus the state still running now."""
+    if live.occupancy_base is None:
+        live.occupancy_base = (*_base_ms(live.interval), *_base_ms(live.day))
+    hi, ai, hd, ad = live.occupancy_base
+    if live.since_ms is not None and live.state in ("on_call", "acw", "available"):
+        run_iv = max(0, now_ms - max(live.since_ms, iv_start_ms))
+        run_day = max(0, now_ms - max(live.since_ms, day_start_ms))
+        if live.state == "available":
+            ai, ad = ai + run_iv, ad + run_day
+        else:
+            hi, hd = hi + run_iv, hd + run_day
+    return hi, ai, hd, ad
 
 
 def agent_day_kpis(counters: Mapping[str, float], handling_ms: float, available_ms: float) -> dict[str, float | None]:
@@ -105,27 +116,26 @@ def team_median(rows: list[dict[str, float | None]]) -> dict[str, float | None]:
 
 
 class Engine:
+    """Ticks keep state between them: the agent cache, the last medians and details written."""
+
     def __init__(self, store: Store) -> None:
         self.store = store
         self.settings = store.settings
+        self.agents = AgentCache()
+        self._medians: dict[str, dict[str, float | None]] = {}
+        self._medians_ms: int | None = None
+        self._written: dict[str, dict[str, Any]] = {}
 
-    def _group_agents(self, live: LiveState, now_ms: int) -> dict[str, _QueueAgents]:
+    def _group_agents(self, live: LiveState, now_ms: int, with_medians: bool) -> dict[str, _QueueAgents]:
         by_queue: dict[str, _QueueAgents] = defaultdict(_QueueAgents)
         iv_start = live.interval_start_ms
         day_start = live.day_start_ms
         for agent in live.agents:
             if agent.state in (None, "logged_out"):
                 continue
-            hi, ai = _state_ms(agent.interval, agent, iv_start, now_ms)
-            hd, ad = _state_ms(agent.day, agent, day_start, now_ms)
-            day_row = agent_day_kpis(agent.day, hd, ad)
-            member = {
-                "agent": agent.id,
-                "state": agent.state,
-                "reason": agent.reason,
-                "since_ms": agent.since_ms,
-                "time_in_state_s": (now_ms - agent.since_ms) / 1000 if agent.since_ms else None,
-            }
+            hi, ai, hd, ad = _occupancy_ms(agent, iv_start, day_start, now_ms)
+            day_row = agent_day_kpis(agent.day, hd, ad) if with_medians else None
+            member = {"agent": agent.id, "state": agent.state, "reason": agent.reason, "since_ms": agent.since_ms}
             for queue in agent.queues:
                 qa = by_queue[queue]
                 qa.counts[agent.state] = qa.counts.get(agent.state, 0) + 1
@@ -135,7 +145,8 @@ class Engine:
                 qa.occ_interval.add(hi, ai)
                 qa.occ_today.add(hd, ad)
                 qa.members.append(member)
-                qa.day_kpis.append(day_row)
+                if day_row is not None:
+                    qa.day_kpis.append(day_row)
         return by_queue
 
     def _queue_block(self, q: QueueLive, qa: _QueueAgents, now_ms: int) -> dict[str, Any]:
@@ -161,23 +172,22 @@ class Engine:
         }
 
     def build(self, live: LiveState, now_ms: int) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-        """The snapshot and the per-queue details (pure: no Redis)."""
-        by_queue = self._group_agents(live, now_ms)
+        """The snapshot and every queue's details (pure: no Redis)."""
+        with_medians = self._medians_ms is None or now_ms - self._medians_ms >= MEDIAN_EVERY_MS
+        by_queue = self._group_agents(live, now_ms, with_medians)
+        if with_medians:
+            self._medians = {q: team_median(qa.day_kpis) for q, qa in by_queue.items()}
+            self._medians_ms = now_ms
         blocks = [self._queue_block(q, by_queue[q.id], now_ms) for q in live.queues]
         project_queues(blocks, live, self.settings.interval_s, now_ms)
-        details: dict[str, dict[str, Any]] = {}
-        for q in live.queues:
-            qa = by_queue[q.id]
-            members = sorted(qa.members, key=_member_order)
-            details[q.id] = {
-                "generated_ms": now_ms,
-                "agents": members,
-                "waiting": [
-                    {"call": call, "enter_ms": enter, "wait_s": max(0.0, (now_ms - enter) / 1000)}
-                    for call, enter in q.waiting_calls
-                ],
-                "team_median": team_median(qa.day_kpis),
+        details = {
+            q.id: {
+                "agents": by_queue[q.id].members,  # sorted when written (see tick)
+                "waiting": [{"call": call, "enter_ms": enter} for call, enter in q.waiting_calls],
+                "team_median": self._medians.get(q.id, {}),
             }
+            for q in live.queues
+        }
         snapshot = {
             "generated_ms": now_ms,
             "tick_s": self.settings.tick_s,
@@ -191,17 +201,21 @@ class Engine:
         return snapshot, details
 
     def tick(self, now_ms: int) -> dict[str, Any]:
-        """Read, compute, write. Returns the snapshot written."""
-        live = self.store.fetch_live(now_ms)
+        """Read (only what changed), compute, write (only details that changed)."""
+        live = self.store.fetch_live(now_ms, self.agents)
         snapshot, details = self.build(live, now_ms)
-        self.store.write_snapshot(snapshot, details, now_ms)
+        changed = {q: d for q, d in details.items() if self._written.get(q) != d}
+        self._written.update(changed)
+        # Sorting only what is written: the longest in aux first, for the queue page.
+        ordered = {q: {**d, "agents": sorted(d["agents"], key=lambda m: _member_order(m, now_ms))} for q, d in changed.items()}
+        self.store.write_snapshot(snapshot, ordered, now_ms)
         return snapshot
 
 
-def _member_order(m: dict[str, Any]) -> tuple[int, float]:
+def _member_order(m: dict[str, Any], now_ms: int) -> tuple[int, float]:
     # The longest in aux first: that is who a supervisor asks about.
     rank = {"aux": 0, "acw": 1, "on_call": 2, "available": 3}.get(m["state"], 4)
-    return rank, -(m["time_in_state_s"] or 0.0)
+    return rank, m["since_ms"] or now_ms
 
 
 def dumps(obj: Any) -> str:

@@ -61,6 +61,16 @@ class Keys:
         return f"{self.prefix}:agents"
 
     @property
+    def agents_version(self) -> str:
+        """Counter bumped by every apply batch that changed an agent."""
+        return f"{self.prefix}:agents:version"
+
+    @property
+    def agents_changed(self) -> str:
+        """ZSET agent → the agents_version of its last change: the engine reads only these."""
+        return f"{self.prefix}:agents:changed"
+
+    @property
     def snapshot(self) -> str:
         """JSON of the engine's latest snapshot of every queue."""
         return f"{self.prefix}:snapshot"

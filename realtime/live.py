@@ -35,6 +35,14 @@ class AgentLive:
     call: str | None
     interval: dict[str, float]
     day: dict[str, float]
+    # (handling, available) ms from the stored interval and day counters, computed once per
+    # read of this agent instead of on every tick.
+    occupancy_base: tuple[float, float, float, float] | None = None
+
+    def reset_interval(self) -> None:
+        """A new interval began: this agent has no counters in it until their next event."""
+        self.interval = {}
+        self.occupancy_base = None
 
     @classmethod
     def from_redis(
@@ -52,12 +60,24 @@ class AgentLive:
             since_ms=int(since) if since else None,
             queues=skills,
             call=call or None,
-            interval=numbers(interval),
-            day=numbers(day),
+            interval=interval if _is_numeric(interval) else numbers(interval),
+            day=day if _is_numeric(day) else numbers(day),
         )
 
 
+def _is_numeric(d: Mapping[str, object]) -> bool:
+    return all(isinstance(v, int | float) for v in d.values())
+
+
 AGENT_LIVE_FIELDS = ("state", "reason", "since_ms", "queues", "call")
+# The only agent counters a tick uses: occupancy (interval and day) and the team-median KPIs.
+AGENT_TICK_INTERVAL_FIELDS = ("s:on_call", "s:acw", "s:available")
+AGENT_TICK_DAY_FIELDS = ("s:on_call", "s:acw", "s:available", "handled", "talk_ms", "hold_ms", "missed", "transfers")
+
+
+def picked(fields: tuple[str, ...], values: list[int]) -> dict[str, int]:
+    """The read-agents script's integer counters by field name."""
+    return dict(zip(fields, values, strict=True))
 
 
 @dataclass(slots=True)
@@ -68,3 +88,18 @@ class LiveState:
     day_start_ms: int
     queues: list[QueueLive]
     agents: list[AgentLive]
+
+
+@dataclass(slots=True)
+class AgentCache:
+    """The engine's copy of every agent, refreshed each tick only for agents that changed.
+
+    Exact, not approximate: an agent's counters change only through that agent's own events,
+    and every apply marks the agents it touched. A new interval starts with empty counters for
+    every agent; a new day (or no cache yet) triggers a full read.
+    """
+
+    version: int | None = None
+    day: str | None = None
+    interval_start_ms: int | None = None
+    agents: dict[str, AgentLive] = field(default_factory=dict)

@@ -39,7 +39,7 @@ def project_queues(blocks: list[dict[str, Any]], live: LiveState, interval_s: in
     staffing engine, whatever the number of queues.
     """
     elapsed_s = (now_ms - live.interval_start_ms) / 1000
-    groups: dict[tuple[str, str], list[tuple[dict[str, Any], float, float | None, float, float]]] = {}
+    groups: dict[tuple[str, str], list[tuple[dict[str, Any], float, float | None, float, tuple[float, float]]]] = {}
     for block, q in zip(blocks, live.queues, strict=True):
         rate = arrival_rate_per_s(q.interval, q.previous_interval, interval_s, elapsed_s)
         if rate is None:
@@ -47,17 +47,17 @@ def project_queues(blocks: list[dict[str, Any]], live: LiveState, interval_s: in
         agents = block["now"]["agents"]
         staffed = agents["available"] + agents["on_call"] + agents["acw"]
         waited_s = (q.day.get("wait_answered_ms", 0.0) + q.day.get("wait_abandoned_ms", 0.0)) / 1000
-        patience = float(estimate_patience(q.day.get("abandoned", 0.0), waited_s,
-                                           min_abandons=MIN_ABANDONS, fallback_s=DEFAULT_PATIENCE_S))
         cfg = block["config"]
         groups.setdefault((cfg["model"], cfg["sl_formula"]), []).append(
-            (block, rate, kpis.aht_s(q.day), staffed, patience)
+            (block, rate, kpis.aht_s(q.day), staffed, (q.day.get("abandoned", 0.0), waited_s))
         )
     for (model, formula), rows in groups.items():
         _project_group(model, formula, rows)
 
 
-def _project_group(model: str, formula: str, rows: list[tuple[dict[str, Any], float, float | None, float, float]]) -> None:
+def _project_group(
+    model: str, formula: str, rows: list[tuple[dict[str, Any], float, float | None, float, tuple[float, float]]]
+) -> None:
     cfgs = [r[0]["config"] for r in rows]
     rate = np.array([r[1] for r in rows])
     aht = np.array([r[2] if r[2] is not None else DEFAULT_AHT_S for r in rows])
@@ -66,7 +66,10 @@ def _project_group(model: str, formula: str, rows: list[tuple[dict[str, Any], fl
     s = np.array([c["short_abandon_s"] for c in cfgs], dtype=float)
     target = np.array([c["sl_target"] for c in cfgs], dtype=float)
     if model == "erlang_a":
-        patience = np.array([r[4] for r in rows])
+        patience = estimate_patience(
+            np.array([r[4][0] for r in rows]), np.array([r[4][1] for r in rows]),
+            min_abandons=MIN_ABANDONS, fallback_s=DEFAULT_PATIENCE_S,
+        )
         res = erlang_a(rate, aht, n, t, patience, short_abandon_s=s)
         sl, asa, p_ab = res.service_level(formula), res.asa_s, res.p_abandon
         stable = np.ones(len(rows), dtype=bool)

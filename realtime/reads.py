@@ -6,7 +6,17 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from realtime.keys import Keys
-from realtime.live import AGENT_LIVE_FIELDS, AgentLive, LiveState, QueueLive, numbers
+from realtime.live import (
+    AGENT_LIVE_FIELDS,
+    AGENT_TICK_DAY_FIELDS,
+    AGENT_TICK_INTERVAL_FIELDS,
+    AgentCache,
+    AgentLive,
+    LiveState,
+    QueueLive,
+    numbers,
+    picked,
+)
 from realtime.timebase import Timebase
 from staffing import kpis
 
@@ -17,6 +27,12 @@ if TYPE_CHECKING:
 
 # Callers listed on the queue page; the count and the oldest are always exact.
 MAX_WAITING_LISTED = 200
+_READ_AGENTS_ARGS = [
+    len(AGENT_LIVE_FIELDS), *AGENT_LIVE_FIELDS, len(AGENT_TICK_INTERVAL_FIELDS), *AGENT_TICK_INTERVAL_FIELDS,
+    *AGENT_TICK_DAY_FIELDS,
+]
+# Agents read per script call (about 6,000 Redis commands, a few ms of server time).
+READ_AGENTS_CHUNK = 2000
 # The heartbeat outlives this many missed ticks before it expires.
 HEARTBEAT_TICKS = 5
 
@@ -36,14 +52,17 @@ class StoreReads:
         seen = set(self.r.smembers(self.keys.queues))
         return sorted(seen | set(self.settings.queues.queues))
 
-    def fetch_live(self, now_ms: int) -> LiveState:
-        """Everything one tick needs, in two pipelined round trips."""
+    def fetch_live(self, now_ms: int, cache: AgentCache | None = None) -> LiveState:
+        """Everything one tick needs, in pipelined round trips.
+
+        With a ``cache`` (the engine keeps one), only agents marked changed since the cache's
+        version are read again; without one, every agent is read.
+        """
         tb, k = self.timebase, self.keys
         iv = tb.interval_start_ms(now_ms)
         prev_iv = tb.interval_start_ms(iv - 1)
         day = tb.day(now_ms)
         queues = self.queue_ids()
-        agents = sorted(self.r.smembers(k.agents))
 
         pipe = self.r.pipeline(transaction=False)
         for q in queues:
@@ -55,10 +74,6 @@ class StoreReads:
             pipe.zrange(k.queue_waiting(q), 0, MAX_WAITING_LISTED - 1, withscores=True)
             pipe.zcount(k.queue_waiting(q), "-inf", now_ms - t_ms)
             pipe.zcount(k.queue_waiting(q), iv, now_ms - t_ms)
-        for a in agents:
-            pipe.hmget(k.agent(a), AGENT_LIVE_FIELDS)
-            pipe.hgetall(k.agent_interval(a, iv))
-            pipe.hgetall(k.agent_day(a, day))
         replies = pipe.execute()
 
         queue_rows: list[QueueLive] = []
@@ -78,22 +93,54 @@ class StoreReads:
                     waiting_calls=waiting_calls,
                 )
             )
-        base = len(queues) * 7
-        agent_rows = [
-            AgentLive.from_redis(a, *replies[base + j * 3 : base + j * 3 + 3])
-            for j, a in enumerate(agents)
-        ]
+        agents = self._fetch_agents(iv, day, cache)
         day_start, _ = tb.day_bounds_ms(day)
-        return LiveState(now_ms, iv, day, day_start, queue_rows, agent_rows)
+        return LiveState(now_ms, iv, day, day_start, queue_rows, agents)
+
+    def _read_agents(self, ids: list[str], iv: int, day: str) -> dict[str, AgentLive]:
+        k = self.keys
+        out: dict[str, AgentLive] = {}
+        # Chunks keep each script short, so Redis never stalls other clients for long.
+        for start in range(0, len(ids), READ_AGENTS_CHUNK):
+            chunk = ids[start : start + READ_AGENTS_CHUNK]
+            keys = [key for a in chunk for key in (k.agent(a), k.agent_interval(a, iv), k.agent_day(a, day))]
+            replies = self._read_agents_script(keys=keys, args=_READ_AGENTS_ARGS)
+            for j, a in enumerate(chunk):
+                live, ivc, dayc = replies[j * 3 : j * 3 + 3]
+                out[a] = AgentLive.from_redis(
+                    a, live, picked(AGENT_TICK_INTERVAL_FIELDS, ivc), picked(AGENT_TICK_DAY_FIELDS, dayc)
+                )
+        return out
+
+    def _fetch_agents(self, iv: int, day: str, cache: AgentCache | None) -> list[AgentLive]:
+        k = self.keys
+        # The version is read first: a change marked after it is simply read again next tick.
+        version = int(self.r.get(k.agents_version) or 0)
+        if cache is None or cache.version is None or cache.day != day:
+            rows = self._read_agents(sorted(self.r.smembers(k.agents)), iv, day)
+            if cache is not None:
+                cache.agents, cache.day = rows, day
+        else:
+            changed = self.r.zrangebyscore(k.agents_changed, f"({cache.version}", "+inf")
+            if cache.interval_start_ms != iv:
+                for agent in cache.agents.values():
+                    agent.reset_interval()
+            cache.agents.update(self._read_agents(changed, iv, day))
+            rows = cache.agents
+        if cache is not None:
+            cache.version, cache.interval_start_ms = version, iv
+        return list(rows.values())
 
     def write_snapshot(self, snapshot: dict[str, Any], details: dict[str, dict[str, Any]], now_ms: int) -> None:
-        """Snapshot, per-queue details and heartbeat in one transaction, then notify."""
+        """Snapshot, the per-queue details given (only changed ones) and heartbeat in one
+        transaction, then notify."""
         ttl_s = max(2, round(self.settings.tick_s * HEARTBEAT_TICKS))
         pipe = self.r.pipeline(transaction=True)
         pipe.set(self.keys.snapshot, json.dumps(snapshot, separators=(",", ":")))
         for queue, detail in details.items():
-            # Details are only meaningful while the engine runs; let them expire with it.
-            pipe.set(self.keys.queue_detail(queue), json.dumps(detail, separators=(",", ":")), ex=ttl_s * 12)
+            # Times in details are absolute (since_ms, enter_ms), so a detail stays right until
+            # its content changes; staleness is judged from the snapshot's age.
+            pipe.set(self.keys.queue_detail(queue), json.dumps(detail, separators=(",", ":")))
         # TTL'd heartbeat: if the engine dies the key disappears and `engine --check` fails.
         pipe.set(self.keys.heartbeat, now_ms, ex=ttl_s)
         pipe.publish(self.keys.snapshot_channel, now_ms)
@@ -183,12 +230,10 @@ class StoreReads:
             return None
         raw = self.r.get(self.keys.queue_detail(queue))
         detail = json.loads(raw) if raw else {"agents": [], "waiting": []}
-        age_s = (now_ms - detail.get("generated_ms", now_ms)) / 1000
         for m in detail["agents"]:
-            if m.get("time_in_state_s") is not None:
-                m["time_in_state_s"] += age_s
+            m["time_in_state_s"] = (now_ms - m["since_ms"]) / 1000 if m.get("since_ms") else None
         for w in detail["waiting"]:
-            w["wait_s"] += age_s
+            w["wait_s"] = max(0.0, (now_ms - w["enter_ms"]) / 1000)
         return {
             "queue": queue,
             "config": self.queue_config(queue).as_dict(),

@@ -24,7 +24,7 @@ from realtime.keys import (
     SEEN_TTL_S,
     Keys,
 )
-from realtime.lua import AGENT_APPLY, QUEUE_APPLY, UNMARK_TOUCHED
+from realtime.lua import AGENT_APPLY, MARK_AGENTS_CHANGED, QUEUE_APPLY, READ_AGENTS, UNMARK_TOUCHED
 from realtime.reads import StoreReads
 from realtime.timebase import Timebase
 
@@ -51,11 +51,13 @@ class BatchResult:
     applied: int = 0
     duplicates: int = 0
     rejected: list[tuple[str, str, str]] = field(default_factory=list)  # (raw, source, reason)
+    changed_agents: set[str] = field(default_factory=set)
 
     def merge(self, other: BatchResult) -> None:
         self.applied += other.applied
         self.duplicates += other.duplicates
         self.rejected.extend(other.rejected)
+        self.changed_agents |= other.changed_agents
 
 
 @dataclass(slots=True)
@@ -75,6 +77,8 @@ class Store(StoreReads):
         self._queue_script = client.register_script(QUEUE_APPLY)
         self._agent_script = client.register_script(AGENT_APPLY)
         self._unmark_script = client.register_script(UNMARK_TOUCHED)
+        self._mark_script = client.register_script(MARK_AGENTS_CHANGED)
+        self._read_agents_script = client.register_script(READ_AGENTS)
         self._known_queues: set[str] = set()
         self._known_agents: set[str] = set()
         self._source_newest: dict[str, int] = {}
@@ -183,6 +187,8 @@ class Store(StoreReads):
             pipe.hincrby(self.keys.stats, "applied", result.applied)
         if result.duplicates:
             pipe.hincrby(self.keys.stats, "duplicates", result.duplicates)
+        if result.changed_agents:
+            self.mark_agents_changed(sorted(result.changed_agents), pipe)
         for source in {p.event.source for p in pending}:
             # Monotonic max, so several aggregators never move a source backwards.
             pipe.eval(
@@ -196,6 +202,11 @@ class Store(StoreReads):
         pipe.execute()
         self.dead_letter(result.rejected, now_ms)
         return result
+
+    def mark_agents_changed(self, agents: Sequence[str], pipe: Any = None) -> None:
+        """Tell the engine these agents changed (it re-reads only marked agents each tick)."""
+        self._mark_script(keys=[self.keys.agents_version, self.keys.agents_changed], args=list(agents),
+                          client=pipe or self.r)
 
     def _register(self, pending: Sequence[_Pending]) -> None:
         queues = {p.event.queue for p in pending if p.event.queue} - self._known_queues
@@ -331,6 +342,8 @@ def _tally(result: BatchResult, p: _Pending, reply: list[str]) -> str:
         result.rejected.append((p.raw, p.event.source, "duplicate: this event id was already applied"))
     else:
         result.applied += 1
+        if p.event.agent:
+            result.changed_agents.add(p.event.agent)
     return status
 
 

@@ -64,7 +64,7 @@ def redis_url() -> str:
 
 
 @pytest.fixture
-def redis_client(redis_url: str, key_prefix: str) -> Iterator["object"]:
+def redis_client(redis_url: str, key_prefix: str) -> Iterator[object]:
     import redis
 
     client = redis.Redis.from_url(redis_url, decode_responses=True)

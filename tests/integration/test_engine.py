@@ -117,3 +117,27 @@ def test_a_change_during_archiving_is_archived_next_time(store, tmp_path):
     store.unmark_touched(marks)
     Archiver(store, history).run_once(later)
     assert history.queue_day("sales", "2025-11-24")[T0]["offered"] == 6
+
+
+def test_incremental_ticks_equal_a_full_read(store):
+    """The engine's agent cache re-reads only changed agents; it must never differ from a full read,
+    across new events, an interval boundary and the running state's time."""
+    import json
+
+    engine = Engine(store)
+    engine.tick(NOW)
+    later = [
+        json.dumps({"v": 1, "id": "i1", "ts": at(1010), "type": "agent.state", "agent": "a2", "state": "available"}),
+        json.dumps({"v": 1, "id": "i2", "ts": at(1020), "type": "call.answered", "queue": "sales", "call": "c6", "agent": "a2"}),
+        json.dumps({"v": 1, "id": "i3", "ts": at(1020), "type": "agent.state", "agent": "a2", "state": "on_call"}),
+    ]
+    for i, t in enumerate((at(1015), at(1030), at(1805), at(1900))):  # 1805: the 16:30 interval
+        if i < len(later):
+            store.apply_entries([(later[i], "test")], t)
+        if i == 1:
+            store.apply_entries([(later[2], "test")], t)
+        cached = engine.tick(t)
+        fresh = Engine(store).build(store.fetch_live(t), t)[0]
+        for key in ("now", "interval", "today"):
+            assert cached["queues"][0][key] == fresh["queues"][0][key], (t, key)
+    assert engine.agents.version == int(store.r.get(store.keys.agents_version))

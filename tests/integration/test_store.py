@@ -154,7 +154,7 @@ def test_keyspace_after_scenario(store):
     k: Keys = store.keys
     day = "2025-11-24"
     expected = {
-        k.stats, k.source_newest, k.queues, k.agents,
+        k.stats, k.source_newest, k.queues, k.agents, k.agents_version, k.agents_changed,
         k.queue_waiting("sales"), k.queue_interval("sales", T0), k.queue_interval("sales", at(900)),
         k.queue_day("sales", day), k.queue_touched("sales"), k.queue_seen("sales", day),
         *[k.call("sales", f"c{i}") for i in range(1, 7)],
@@ -165,7 +165,8 @@ def test_keyspace_after_scenario(store):
     expected.add(k.agent_interval("a1", at(900)))
     assert set(store.r.scan_iter(match=f"{k.prefix}*")) == expected
     # Everything that grows with traffic expires.
-    for key in expected - {k.stats, k.source_newest, k.queues, k.agents, k.queue_waiting("sales"),
+    for key in expected - {k.stats, k.source_newest, k.queues, k.agents, k.agents_version, k.agents_changed,
+                           k.queue_waiting("sales"),
                            k.queue_touched("sales"), k.agent_touched("a1"), k.agent_touched("a2"),
                            k.agent("a1"), k.agent("a2")}:
         assert store.r.ttl(key) > 0, key
