@@ -70,7 +70,15 @@ from realtime.aggregator import Aggregator  # noqa: E402
 from realtime.engine import Engine  # noqa: E402
 from realtime.ingest import StreamSink  # noqa: E402
 from realtime.keys import CALL_TTL_S, COUNTER_TTL_S, SEEN_TTL_S, Keys  # noqa: E402
-from realtime.live import AGENT_LIVE_FIELDS, AgentLive, LiveState, QueueLive, numbers  # noqa: E402
+from realtime.live import (  # noqa: E402
+    AGENT_LIVE_FIELDS,
+    AGENT_TICK_DAY_FIELDS,
+    AGENT_TICK_INTERVAL_FIELDS,
+    AgentLive,
+    LiveState,
+    QueueLive,
+    numbers,
+)
 from realtime.reads import MAX_WAITING_LISTED  # noqa: E402
 from realtime.store import Store  # noqa: E402
 from realtime.timebase import Timebase  # noqa: E402
@@ -822,6 +830,18 @@ def _profile_tick(engine: Engine, now: int, n: int = 3) -> str:
 CHURN_AGENTS = 4_000
 
 
+def _essence(live: LiveState) -> tuple[Any, ...]:
+    """What the alternatives must agree on: the tick reads only the agent counters it uses, the
+    alternatives read whole hashes, so agents compare on state and those counters."""
+    agents = sorted(
+        (a.id, a.state, a.reason, a.since_ms, a.queues,
+         tuple(sorted((k, v) for k, v in a.interval.items() if k in AGENT_TICK_INTERVAL_FIELDS)),
+         tuple(sorted((k, v) for k, v in a.day.items() if k in AGENT_TICK_DAY_FIELDS)))
+        for a in live.agents
+    )
+    return live.queues, agents
+
+
 def part_tick(plan: Plan, args: argparse.Namespace, prefix: str, end_ms: int, rep: Report) -> None:
     store = Store.from_settings(load_settings(env_for(args, prefix)))
     engine = Engine(store)
@@ -863,9 +883,9 @@ def part_tick(plan: Plan, args: argparse.Namespace, prefix: str, end_ms: int, re
         naive_fetch.append(t_f)
         naive_total.append(t_f + t_b + t_w)
     lean = [_timed(lambda i=i: lean_fetch_live(store, now + i))[0] for i in range(plan.breakdown_ticks)]
-    reference = store.fetch_live(now)
-    same = naive_fetch_live(store, now) == reference
-    same_lean = lean_fetch_live(store, now) == reference
+    reference = _essence(store.fetch_live(now))
+    same = _essence(naive_fetch_live(store, now)) == reference
+    same_lean = _essence(lean_fetch_live(store, now)) == reference
 
     def ms(values: list[float]) -> str:
         return f"{statistics.median(values):,.0f} / {pct(values, 95):,.0f}"
@@ -888,9 +908,9 @@ def part_tick(plan: Plan, args: argparse.Namespace, prefix: str, end_ms: int, re
              ["  write_snapshot (1 transaction)", ms(write)],
              [f"naive fetch, one round trip per key ({plan.naive_ticks} ticks)", ms(naive_fetch)],
              ["naive tick (naive fetch + build + write)", ms(naive_total)],
-             ["naive fetch returns the same LiveState", str(same)],
+             ["naive fetch returns the same queues and agent figures", str(same)],
              ["lean fetch: same commands, hiredis-packed, no redis-py per-command layer", ms(lean)],
-             ["lean fetch returns the same LiveState", str(same_lean)]]))
+             ["lean fetch returns the same queues and agent figures", str(same_lean)]]))
     if med > TARGET_TICK_MS:
         rep.add("\n" + _profile_tick(engine, now))
     rep.verdict(f"3. engine tick ≤ {TARGET_TICK_MS:.0f} ms (500 queues, 10,000 agents, {CHURN_AGENTS:,} changed per tick)",

@@ -71,12 +71,16 @@ local counter_ttl, seen_ttl, call_ttl = tonumber(ARGV[12]), tonumber(ARGV[13]), 
 local function bump(iv, day, fields)
   local ivk = qp .. ':iv:' .. iv
   local dk = qp .. ':day:' .. day
+  -- HINCRBY returns the increment itself only when it created the field: (re)arm the TTL
+  -- then, not on every event (a key's first field is always new, so every key gets its TTL).
+  local new_iv, new_day = false, false
   for i = 1, #fields, 2 do
-    redis.call('HINCRBY', ivk, fields[i], fields[i + 1])
-    redis.call('HINCRBY', dk, fields[i], fields[i + 1])
+    local inc = tonumber(fields[i + 1])
+    if redis.call('HINCRBY', ivk, fields[i], inc) == inc then new_iv = true end
+    if redis.call('HINCRBY', dk, fields[i], inc) == inc then new_day = true end
   end
-  redis.call('EXPIRE', ivk, counter_ttl)
-  redis.call('EXPIRE', dk, counter_ttl)
+  if new_iv then redis.call('EXPIRE', ivk, counter_ttl) end
+  if new_day then redis.call('EXPIRE', dk, counter_ttl) end
   redis.call('HINCRBY', touched, iv, 1)
 end
 
@@ -197,12 +201,16 @@ local function count(t, fields)
   local iv = iv_of(t)
   local ivk = ap .. ':iv:' .. string.format('%d', iv)
   local dk = ap .. ':day:' .. day_of(t)
+  -- HINCRBY returns the increment itself only when it created the field: (re)arm the TTL
+  -- then, not on every event (a key's first field is always new, so every key gets its TTL).
+  local new_iv, new_day = false, false
   for i = 1, #fields, 2 do
-    redis.call('HINCRBY', ivk, fields[i], fields[i + 1])
-    redis.call('HINCRBY', dk, fields[i], fields[i + 1])
+    local inc = tonumber(fields[i + 1])
+    if redis.call('HINCRBY', ivk, fields[i], inc) == inc then new_iv = true end
+    if redis.call('HINCRBY', dk, fields[i], inc) == inc then new_day = true end
   end
-  redis.call('EXPIRE', ivk, counter_ttl)
-  redis.call('EXPIRE', dk, counter_ttl)
+  if new_iv then redis.call('EXPIRE', ivk, counter_ttl) end
+  if new_day then redis.call('EXPIRE', dk, counter_ttl) end
   redis.call('HINCRBY', touched, string.format('%d', iv), 1)
 end
 
