@@ -8,7 +8,6 @@ never read deep inside, so a test can tick at any instant.
 
 from __future__ import annotations
 
-import json
 import logging
 import statistics
 from collections import defaultdict
@@ -216,7 +215,3 @@ def _member_order(m: dict[str, Any], now_ms: int) -> tuple[int, float]:
     # The longest in aux first: that is who a supervisor asks about.
     rank = {"aux": 0, "acw": 1, "on_call": 2, "available": 3}.get(m["state"], 4)
     return rank, m["since_ms"] or now_ms
-
-
-def dumps(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"), allow_nan=False)

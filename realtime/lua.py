@@ -60,7 +60,23 @@ end
 return out
 """
 
-QUEUE_APPLY = r"""
+# Shared by both apply scripts: add ``fields`` (name, amount, …) to an interval and a day hash.
+# HINCRBY returns the increment itself only when it created the field: (re)arm the TTL then, not
+# on every event (a key's first field is always new, so every key gets its TTL).
+_ADD_COUNTERS = r"""
+local function add_counters(ivk, dk, fields, counter_ttl)
+  local new_iv, new_day = false, false
+  for i = 1, #fields, 2 do
+    local inc = tonumber(fields[i + 1])
+    if redis.call('HINCRBY', ivk, fields[i], inc) == inc then new_iv = true end
+    if redis.call('HINCRBY', dk, fields[i], inc) == inc then new_day = true end
+  end
+  if new_iv then redis.call('EXPIRE', ivk, counter_ttl) end
+  if new_day then redis.call('EXPIRE', dk, counter_ttl) end
+end
+"""
+
+QUEUE_APPLY = _ADD_COUNTERS + r"""
 local seen, callk, waiting, touched = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local op, id, ts = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local call, agent = ARGV[4], ARGV[5]
@@ -71,16 +87,7 @@ local counter_ttl, seen_ttl, call_ttl = tonumber(ARGV[12]), tonumber(ARGV[13]), 
 local function bump(iv, day, fields)
   local ivk = qp .. ':iv:' .. iv
   local dk = qp .. ':day:' .. day
-  -- HINCRBY returns the increment itself only when it created the field: (re)arm the TTL
-  -- then, not on every event (a key's first field is always new, so every key gets its TTL).
-  local new_iv, new_day = false, false
-  for i = 1, #fields, 2 do
-    local inc = tonumber(fields[i + 1])
-    if redis.call('HINCRBY', ivk, fields[i], inc) == inc then new_iv = true end
-    if redis.call('HINCRBY', dk, fields[i], inc) == inc then new_day = true end
-  end
-  if new_iv then redis.call('EXPIRE', ivk, counter_ttl) end
-  if new_day then redis.call('EXPIRE', dk, counter_ttl) end
+  add_counters(ivk, dk, fields, counter_ttl)
   redis.call('HINCRBY', touched, iv, 1)
 end
 
@@ -167,7 +174,7 @@ end
 return reject('unknown operation ' .. op)
 """
 
-AGENT_APPLY = r"""
+AGENT_APPLY = _ADD_COUNTERS + r"""
 local seen, live, touched = KEYS[1], KEYS[2], KEYS[3]
 local op, id, ts = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local ap = ARGV[4]
@@ -201,16 +208,7 @@ local function count(t, fields)
   local iv = iv_of(t)
   local ivk = ap .. ':iv:' .. string.format('%d', iv)
   local dk = ap .. ':day:' .. day_of(t)
-  -- HINCRBY returns the increment itself only when it created the field: (re)arm the TTL
-  -- then, not on every event (a key's first field is always new, so every key gets its TTL).
-  local new_iv, new_day = false, false
-  for i = 1, #fields, 2 do
-    local inc = tonumber(fields[i + 1])
-    if redis.call('HINCRBY', ivk, fields[i], inc) == inc then new_iv = true end
-    if redis.call('HINCRBY', dk, fields[i], inc) == inc then new_day = true end
-  end
-  if new_iv then redis.call('EXPIRE', ivk, counter_ttl) end
-  if new_day then redis.call('EXPIRE', dk, counter_ttl) end
+  add_counters(ivk, dk, fields, counter_ttl)
   redis.call('HINCRBY', touched, string.format('%d', iv), 1)
 end
 

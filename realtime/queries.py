@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from realtime.history import History
-from realtime.live import numbers
 from realtime.store import Store
 from staffing import kpis
 
@@ -42,6 +41,3 @@ def queue_day_intervals(store: Store, history: History | None, queue: str, day: 
         "totals": kpis.summarize(totals, cfg.sl_formula),
         "sources": used,
     }
-
-
-__all__ = ["queue_day_intervals", "numbers"]

@@ -136,7 +136,8 @@ class StoreReads:
         transaction, then notify."""
         ttl_s = max(2, round(self.settings.tick_s * HEARTBEAT_TICKS))
         pipe = self.r.pipeline(transaction=True)
-        pipe.set(self.keys.snapshot, json.dumps(snapshot, separators=(",", ":")))
+        # allow_nan=False: a NaN would make the JSON unreadable to browsers; fail loudly instead.
+        pipe.set(self.keys.snapshot, json.dumps(snapshot, separators=(",", ":"), allow_nan=False))
         for queue, detail in details.items():
             # Times in details are absolute (since_ms, enter_ms), so a detail stays right until
             # its content changes; staleness is judged from the snapshot's age.
