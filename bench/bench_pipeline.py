@@ -491,7 +491,7 @@ def _engine_child(env: dict[str, str], ready: Any, stop: Any, out: Any) -> None:
             if self.last_tick_ms is not None:
                 ticks.append(self.last_tick_ms)
 
-    # As `floorboard engine` (aggregator thread + tick every FLOORBOARD_TICK_S), without the
+    # As `floorboard engine` (aggregator process + tick every FLOORBOARD_TICK_S), without the
     # history archiver, which runs once a minute and touches nothing this part measures.
     proc = _Timed(Store.from_settings(load_settings(env)), None)
     proc.start()

@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PREFIX = "FLOORBOARD_"
 
+# The same names as staffing.SL_FORMULAS (a test keeps them equal); copied so that reading
+# settings does not import scipy.
 SL_FORMULAS = (
     "excl_short",
     "of_answered",

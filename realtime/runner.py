@@ -2,17 +2,25 @@
 
 The scheduled jobs are thin wrappers that read the clock once and pass the time in. APScheduler
 runs the tick every FLOORBOARD_TICK_S; a tick that overruns is coalesced, never stacked.
+
+The aggregator runs in a child process by default: the tick is CPU-bound Python, and sharing one
+interpreter (one GIL) with it made events wait behind every tick. Two processes use both cores.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import signal
 import threading
 import time
+from multiprocessing.process import BaseProcess
+from typing import Any
 
 import redis
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from floorboard.config import Settings
 from realtime.aggregator import Aggregator
 from realtime.archive import Archiver
 from realtime.engine import Engine
@@ -28,15 +36,25 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def _aggregate(settings: Settings, stop: Any) -> None:
+    """Child-process entry point: apply the stream until the parent sets ``stop``."""
+    # The parent handles Ctrl-C and then sets ``stop``; the child must not die half-way.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    Aggregator(Store.from_settings(settings)).run(stop)
+
+
 class EngineProcess:
-    def __init__(self, store: Store, history: History | None) -> None:
+    def __init__(self, store: Store, history: History | None, *, separate_aggregator: bool = True) -> None:
         self.store = store
         self.engine = Engine(store)
         self.aggregator = Aggregator(store)
         self.archiver = Archiver(store, history) if history is not None else None
         self.scheduler = BackgroundScheduler(timezone="UTC")
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.separate_aggregator = separate_aggregator
+        self._mp = multiprocessing.get_context("spawn")
+        self._stop: Any = self._mp.Event() if separate_aggregator else threading.Event()
+        self._worker: threading.Thread | BaseProcess | None = None
         self.last_tick_ms: float | None = None
 
     def tick_job(self) -> None:
@@ -60,8 +78,12 @@ class EngineProcess:
 
     def start(self) -> None:
         self.aggregator.ensure_group()
-        self._thread = threading.Thread(target=self.aggregator.run, args=(self._stop,), name="aggregator", daemon=True)
-        self._thread.start()
+        if self.separate_aggregator:
+            self._worker = self._mp.Process(target=_aggregate, args=(self.store.settings, self._stop),
+                                            name="floorboard-aggregator", daemon=True)
+        else:
+            self._worker = threading.Thread(target=self.aggregator.run, args=(self._stop,), name="aggregator", daemon=True)
+        self._worker.start()
         tick_s = self.store.settings.tick_s
         self.scheduler.add_job(self.tick_job, "interval", seconds=tick_s, id="tick", max_instances=1,
                                coalesce=True, misfire_grace_time=max(1, int(tick_s)))
@@ -73,8 +95,8 @@ class EngineProcess:
     def stop(self) -> None:
         self._stop.set()
         self.scheduler.shutdown(wait=True)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        if self._worker is not None:
+            self._worker.join(timeout=10)
         self.archive_job()  # keep what closed while we ran
 
 

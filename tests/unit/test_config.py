@@ -56,3 +56,11 @@ def test_bad_queue_settings(text, named):
 def test_secrets_are_masked_in_repr():
     s = load_settings({"FLOORBOARD_REDIS_URL": "redis://u:hunter2@h:6379/0"})
     assert "hunter2" not in repr(s) and "***" in repr(s)
+
+
+def test_config_knows_exactly_the_engines_sl_formulas():
+    # config keeps its own copy so reading settings does not import scipy; they must agree.
+    import staffing
+    from floorboard import config
+
+    assert config.SL_FORMULAS == staffing.SL_FORMULAS
