@@ -43,9 +43,10 @@ class StoreReads:
     timebase: Timebase
     settings: Settings
     _unmark_script: Any
+    _read_agents_script: Any
 
-    def queue_config(self, queue: str) -> QueueConfig:  # provided by Store
-        raise NotImplementedError
+    def queue_config(self, queue: str) -> QueueConfig:
+        return self.settings.queues.get(queue)
 
     # ----------------------------------------------------------------- engine input
     def queue_ids(self) -> list[str]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import redis
 
-from floorboard.config import QueueConfig, Settings
+from floorboard.config import Settings
 from floorboard.events import Event, InvalidEvent, decode_payload, parse_event
 from realtime.keys import (
     CALL_TTL_S,
@@ -87,9 +87,6 @@ class Store(StoreReads):
     def from_settings(cls, settings: Settings) -> Store:
         client = redis.Redis.from_url(settings.redis_url_or_default, decode_responses=True)
         return cls(client, settings)
-
-    def queue_config(self, queue: str) -> QueueConfig:
-        return self.settings.queues.get(queue)
 
     # ------------------------------------------------------------------ ingest (write side)
     def append_raw(self, payloads: Sequence[str | bytes], source: str) -> None:
