@@ -9,7 +9,6 @@ never read deep inside, so a test can tick at any instant.
 from __future__ import annotations
 
 import logging
-import statistics
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -82,38 +81,6 @@ def _occupancy_ms(live: AgentLive, iv_start_ms: int, day_start_ms: int, now_ms: 
     return hi, ai, hd, ad
 
 
-def agent_day_kpis(counters: Mapping[str, float], handling_ms: float, available_ms: float) -> dict[str, float | None]:
-    """An agent's KPIs for the day, the basis of the team median."""
-    handled = counters.get("handled", 0.0)
-    return {
-        "handled": handled,
-        "aht_s": kpis.aht_s(
-            {
-                "handled": handled,
-                "talk_ms": counters.get("talk_ms", 0.0),
-                "hold_ms": counters.get("hold_ms", 0.0),
-                "acw_ms": counters.get("s:acw", 0.0),
-            }
-        ),
-        "occupancy": kpis.occupancy(handling_ms, available_ms),
-        "acw_s_per_call": counters.get("s:acw", 0.0) / 1000 / handled if handled else None,
-        "hold_s_per_call": counters.get("hold_ms", 0.0) / 1000 / handled if handled else None,
-        "missed": counters.get("missed", 0.0),
-        "transfers": counters.get("transfers", 0.0),
-    }
-
-
-def team_median(rows: list[dict[str, float | None]]) -> dict[str, float | None]:
-    """Median of each KPI over agents that have a value (names never leave this function)."""
-    if not rows:
-        return {}
-    out: dict[str, float | None] = {}
-    for key in rows[0]:
-        values = [r[key] for r in rows if r.get(key) is not None]
-        out[key] = float(statistics.median(values)) if values else None
-    return out
-
-
 class Engine:
     """Ticks keep state between them: the agent cache, the last medians and details written."""
 
@@ -133,7 +100,7 @@ class Engine:
             if agent.state in (None, "logged_out"):
                 continue
             hi, ai, hd, ad = _occupancy_ms(agent, iv_start, day_start, now_ms)
-            day_row = agent_day_kpis(agent.day, hd, ad) if with_medians else None
+            day_row = kpis.agent_kpis(agent.day, hd, ad) if with_medians else None
             member = {"agent": agent.id, "state": agent.state, "reason": agent.reason, "since_ms": agent.since_ms}
             for queue in agent.queues:
                 qa = by_queue[queue]
@@ -175,7 +142,7 @@ class Engine:
         with_medians = self._medians_ms is None or now_ms - self._medians_ms >= MEDIAN_EVERY_MS
         by_queue = self._group_agents(live, now_ms, with_medians)
         if with_medians:
-            self._medians = {q: team_median(qa.day_kpis) for q, qa in by_queue.items()}
+            self._medians = {q: kpis.median_by_key(qa.day_kpis) for q, qa in by_queue.items()}
             self._medians_ms = now_ms
         blocks = [self._queue_block(q, by_queue[q.id], now_ms) for q in live.queues]
         project_queues(blocks, live, self.settings.interval_s, now_ms)

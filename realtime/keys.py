@@ -85,11 +85,6 @@ class Keys:
         """The engine's heartbeat (value: tick time in ms); TTL'd so absence means dead."""
         return f"{self.prefix}:engine:heartbeat"
 
-    @property
-    def archive_cursor(self) -> str:
-        """Hash of archiver bookkeeping."""
-        return f"{self.prefix}:archive"
-
     # --- per queue -----------------------------------------------------------------------
     def _q(self, queue: str) -> str:
         return f"{self.prefix}:{{q:{queue}}}"

@@ -223,10 +223,6 @@ class StoreReads:
             rows.append(row)
         return rows
 
-    def read_day_totals(self, queue: str, day: str) -> dict[str, Any]:
-        cfg = self.queue_config(queue)
-        return kpis.summarize(numbers(self.r.hgetall(self.keys.queue_day(queue, day))), cfg.sl_formula)
-
     def read_queue_view(self, queue: str, now_ms: int) -> dict[str, Any] | None:
         if queue not in self.queue_ids():
             return None
@@ -327,9 +323,7 @@ def _agent_today(live: AgentLive, now_ms: int, day_start_ms: int) -> dict[str, A
         "acw_ms": day.get("s:acw", 0.0),
         "missed": day.get("missed", 0.0),
         "transfers": day.get("transfers", 0.0),
-        "aht_s": kpis.aht_s(
-            {"handled": handled, "talk_ms": day.get("talk_ms", 0.0), "hold_ms": day.get("hold_ms", 0.0), "acw_ms": day.get("s:acw", 0.0)}
-        ),
+        "aht_s": kpis.agent_aht_s(day),
         "occupancy": kpis.occupancy(handling, day.get("s:available", 0.0)),
         "state_s": {key[2:]: v / 1000 for key, v in sorted(day.items()) if key.startswith("s:")},
     }

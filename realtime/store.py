@@ -21,6 +21,7 @@ from realtime.keys import (
     CALL_TTL_S,
     COUNTER_TTL_S,
     DEADLETTER_MAXLEN,
+    EVENTS_MAXLEN,
     SEEN_TTL_S,
     Keys,
 )
@@ -93,7 +94,7 @@ class Store(StoreReads):
         """Append raw payloads to the events stream (what adapters' sinks do)."""
         pipe = self.r.pipeline(transaction=False)
         for raw in payloads:
-            pipe.xadd(self.keys.events, {"src": source, "raw": raw})
+            pipe.xadd(self.keys.events, {"src": source, "raw": raw}, maxlen=EVENTS_MAXLEN, approximate=True)
         pipe.execute()
 
     def dead_letter(self, rejected: Iterable[tuple[str, str, str]], now_ms: int) -> int:

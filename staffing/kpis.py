@@ -11,7 +11,9 @@ wait_answered_ms, wait_abandoned_ms, handled, talk_ms, hold_ms, acw_ms, transfer
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+
+import numpy as np
 
 Counters = Mapping[str, float]
 
@@ -90,4 +92,35 @@ def summarize(c: Counters, formula: str, waiting_over_t: int = 0) -> dict[str, f
     out["asa_s"] = asa_s(c)
     out["abandon_rate"] = abandon_rate(c)
     out["aht_s"] = aht_s(c)
+    return out
+
+
+def agent_aht_s(c: Counters) -> float | None:
+    """An agent's AHT: (talk + hold + time in ACW) ÷ handled (agent counters: ``s:acw`` in ms)."""
+    return aht_s({"handled": c.get("handled", 0), "talk_ms": c.get("talk_ms", 0),
+                  "hold_ms": c.get("hold_ms", 0), "acw_ms": c.get("s:acw", 0)})
+
+
+def agent_kpis(c: Counters, handling_ms: float, available_ms: float) -> dict[str, float | None]:
+    """An agent's KPIs for the day (docs/metrics.md, "Agent KPIs"): the row of the team median."""
+    handled = c.get("handled", 0.0)
+    return {
+        "handled": handled,
+        "aht_s": agent_aht_s(c),
+        "occupancy": occupancy(handling_ms, available_ms),
+        "acw_s_per_call": _ratio(c.get("s:acw", 0.0) / 1000, handled),
+        "hold_s_per_call": _ratio(c.get("hold_ms", 0.0) / 1000, handled),
+        "missed": c.get("missed", 0.0),
+        "transfers": c.get("transfers", 0.0),
+    }
+
+
+def median_by_key(rows: Sequence[Mapping[str, float | None]]) -> dict[str, float | None]:
+    """Median of each KPI over the rows that have a value (None where none has)."""
+    if not rows:
+        return {}
+    out: dict[str, float | None] = {}
+    for key in rows[0]:
+        values = [r[key] for r in rows if r.get(key) is not None]
+        out[key] = float(np.median(values)) if values else None
     return out

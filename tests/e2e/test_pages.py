@@ -28,10 +28,17 @@ def _tile(page, queue_id: str):
     return page.locator(f'.tile[data-queue="{queue_id}"]')
 
 
-def test_wallboard_shows_the_snapshot_and_follows_new_events(live_factory, open_page):
+
+def started_morning(live_factory):
+    """A fresh app fed the scripted morning and ticked once."""
     live = live_factory()
     live.feed(morning(now_ms()).payloads())
-    snapshot = live.tick()
+    live.tick()
+    return live
+
+def test_wallboard_shows_the_snapshot_and_follows_new_events(live_factory, open_page):
+    live = started_morning(live_factory)
+    snapshot = live.store.read_snapshot()
     page, _ = open_page(1920, 1080)
     page.goto(f"{live.base_url}/wallboard")
 
@@ -68,9 +75,7 @@ def test_wallboard_shows_the_snapshot_and_follows_new_events(live_factory, open_
 
 
 def test_wallboard_4k_kiosk_group_and_rotation(live_factory, open_page):
-    live = live_factory()
-    live.feed(morning(now_ms()).payloads())
-    live.tick()
+    live = started_morning(live_factory)
     page, _ = open_page(3840, 2160)
     page.goto(f"{live.base_url}/wallboard?kiosk=1")
     expect(page.locator(".tile")).to_have_count(4, timeout=TIMEOUT_MS)
@@ -133,9 +138,7 @@ def test_empty_states(live_factory, open_page):
 
 
 def test_queue_page(live_factory, open_page):
-    live = live_factory()
-    live.feed(morning(now_ms()).payloads())
-    live.tick()
+    live = started_morning(live_factory)
     view = live.store.read_queue_view("support", now_ms())
     page, _ = open_page(1600, 1000)
     page.goto(f"{live.base_url}/queues/support")
@@ -154,9 +157,7 @@ def test_queue_page(live_factory, open_page):
 
 
 def test_agent_page_full_and_side_panel(live_factory, open_page):
-    live = live_factory()
-    live.feed(morning(now_ms()).payloads())
-    live.tick()
+    live = started_morning(live_factory)
     view = live.store.read_agent_view("dev", now_ms())
     page, _ = open_page(1440, 1000)
     page.goto(f"{live.base_url}/agents/dev")
@@ -179,9 +180,7 @@ def test_agent_page_full_and_side_panel(live_factory, open_page):
 
 
 def test_index_links_to_everything(live_factory, open_page):
-    live = live_factory()
-    live.feed(morning(now_ms()).payloads())
-    live.tick()
+    live = started_morning(live_factory)
     page, _ = open_page(1440, 900)
     page.goto(f"{live.base_url}/")
     expect(page.locator('a[href="/wallboard/front"]')).to_be_visible(timeout=TIMEOUT_MS)

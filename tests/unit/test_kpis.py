@@ -44,3 +44,16 @@ def test_undefined_ratios_are_none_not_zero():
 def test_unknown_formula_is_named():
     with pytest.raises(ValueError, match="formula"):
         kpis.service_level(C, "bogus")
+
+
+def test_agent_kpis_and_their_median():
+    a = {"handled": 4, "talk_ms": 600_000, "hold_ms": 40_000, "s:acw": 120_000, "missed": 1, "transfers": 0}
+    row = kpis.agent_kpis(a, handling_ms=900_000, available_ms=300_000)
+    assert row["aht_s"] == pytest.approx((600 + 40 + 120) / 4)
+    assert row["occupancy"] == pytest.approx(0.75)
+    assert row["acw_s_per_call"] == pytest.approx(30.0) and row["hold_s_per_call"] == pytest.approx(10.0)
+    idle = kpis.agent_kpis({}, 0, 0)
+    assert idle["aht_s"] is None and idle["acw_s_per_call"] is None and idle["occupancy"] is None
+    med = kpis.median_by_key([row, idle, kpis.agent_kpis({"handled": 2}, 0, 100)])
+    assert med["handled"] == 2.0 and med["aht_s"] == pytest.approx((190.0 + 0.0) / 2)
+    assert kpis.median_by_key([]) == {}
