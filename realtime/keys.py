@@ -80,6 +80,26 @@ class Keys:
         """Pub/sub channel notified after each snapshot write."""
         return f"{self.prefix}:snapshot:updated"
 
+    # --- schedules and roster ------------------------------------------------------------
+    def schedule_day(self, day: str) -> str:
+        """Hash agent → JSON [[activity, start_ms, end_ms], …] of shifts starting on this day."""
+        return f"{self.prefix}:schedule:{day}"
+
+    @property
+    def schedule_versions(self) -> str:
+        """Hash day → version, bumped by every write of that day's schedule (readers cache)."""
+        return f"{self.prefix}:schedule:versions"
+
+    @property
+    def roster(self) -> str:
+        """Hash agent → JSON {name, team, supervisor, skills}."""
+        return f"{self.prefix}:roster"
+
+    @property
+    def roster_version(self) -> str:
+        """Counter bumped by every roster write."""
+        return f"{self.prefix}:roster:version"
+
     @property
     def heartbeat(self) -> str:
         """The engine's heartbeat (value: tick time in ms); TTL'd so absence means dead."""
