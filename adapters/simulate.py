@@ -20,6 +20,11 @@ A discrete-event simulation in simulated time (an event heap), one calendar day 
   ``aux``/``personal`` time, and finish the call in hand (plus ACW) before a break or log-out.
   The planned schedule is exposed as plain data (:class:`Shift`) by
   :meth:`SimulatedCenter.schedule`, for adherence features.
+- **Imported schedules**: given ``plan`` (segments per day, e.g. parsed from a schedule file),
+  agents follow it instead: each run of adjacent segments other than ``off`` is a shift, its
+  segments other than ``open`` are off-phone activities (the activity name is the aux reason),
+  with the same lapses as above. Skills come from ``skills`` (the roster) where it names
+  simulated queues, else they are drawn as for generated shifts.
 
 Everything is drawn from a numpy Generator seeded with ``(seed, date)``, so a day is the same
 whatever part of it is generated, and event ids (``sim-<seed>-<yyyymmdd>-<n>``) are stable.
@@ -39,10 +44,10 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -102,7 +107,7 @@ class SimConfig:
 class Activity:
     """A planned off-phone activity inside a shift (epoch ms, end exclusive)."""
 
-    kind: str  # break | lunch | training
+    kind: str  # break | lunch | training (generated); any activity name of an imported schedule
     start_ms: int
     end_ms: int
 
@@ -120,6 +125,34 @@ class Shift:
 _SHIFT_STARTS_H = (7.75, 8.0, 8.5, 9.0, 9.5, 10.5, 11.5, 11.75)
 _SHIFT_WEIGHTS = (0.2, 0.12, 0.14, 0.12, 0.08, 0.08, 0.14, 0.12)
 _SHIFT_LEN_H = 8.5
+
+
+class PlannedSegment(Protocol):
+    """One scheduled activity of one agent, as a schedule import gives it (staffing.schedule.Segment)."""
+
+    @property
+    def agent(self) -> str: ...
+    @property
+    def activity(self) -> str: ...
+    @property
+    def start_ms(self) -> int: ...
+    @property
+    def end_ms(self) -> int: ...
+
+
+# Segments of one day, or a function giving them; keys of a mapping are ISO dates (YYYY-MM-DD).
+Plan = Mapping[str, Sequence[PlannedSegment]] | Callable[[date], Sequence[PlannedSegment]]
+
+
+@dataclass(frozen=True, slots=True)
+class RosterEntry:
+    """Who a simulated agent is, for a demo roster."""
+
+    agent: str
+    name: str
+    team: str
+    supervisor: str
+    skills: tuple[str, ...]
 
 
 def agent_names(n: int) -> list[str]:
@@ -163,6 +196,74 @@ def build_schedule(cfg: SimConfig, day: date, rng: np.random.Generator) -> list[
             acts.insert(2, Activity("training", t0, t0 + 30 * _MIN))
         shifts.append(Shift(name, skills, start, start + int(_SHIFT_LEN_H * _H), tuple(acts)))
     return shifts
+
+
+def shifts_from_plan(cfg: SimConfig, segments: Sequence[PlannedSegment],
+                     skills: Mapping[str, Sequence[str]] | None, rng: np.random.Generator) -> list[Shift]:
+    """Shifts that follow imported segments: each run of adjacent segments other than ``off`` is
+    one shift; its segments other than ``open`` are its activities."""
+    per_agent: dict[str, list[PlannedSegment]] = {}
+    for seg in segments:
+        if seg.activity != "off" and seg.end_ms > seg.start_ms:
+            per_agent.setdefault(seg.agent, []).append(seg)
+    names = sorted(per_agent)
+    drawn = _skills(replace(cfg, n_agents=len(names)), rng) if names else []
+    queues = {q.name for q in cfg.queues}
+    shifts = []
+    for name, fallback in zip(names, drawn, strict=True):
+        known = tuple(q for q in (skills or {}).get(name, ()) if q in queues)
+        segs = sorted(per_agent[name], key=lambda s: (s.start_ms, s.end_ms))
+        block: list[PlannedSegment] = [segs[0]]
+        for seg in [*segs[1:], None]:
+            if seg is not None and seg.start_ms <= max(b.end_ms for b in block):
+                block.append(seg)
+                continue
+            acts = tuple(Activity(b.activity, b.start_ms, b.end_ms) for b in block if b.activity != "open")
+            shifts.append(Shift(name, known or fallback, block[0].start_ms, max(b.end_ms for b in block), acts))
+            block = [seg] if seg is not None else []
+    return shifts
+
+
+def shift_segments(shift: Shift) -> list[Activity]:
+    """The shift as a whole plan: ``open`` for its span minus the activities, then each activity."""
+    out: list[Activity] = []
+    cursor = shift.start_ms
+    for act in sorted(shift.activities, key=lambda a: a.start_ms):
+        start = max(act.start_ms, cursor)
+        if start > cursor:
+            out.append(Activity("open", cursor, start))
+        if act.end_ms > start:
+            out.append(Activity(act.kind, start, act.end_ms))
+        cursor = max(cursor, act.end_ms)
+    if shift.end_ms > cursor:
+        out.append(Activity("open", cursor, shift.end_ms))
+    return out
+
+
+_FIRST_NAMES = ("Ana", "Ben", "Chloé", "Dev", "Emma", "Farid", "Grace", "Hugo", "Ines", "Jonas", "Kira",
+                "Liam", "Maya", "Noah", "Olga", "Paul", "Quinn", "Rosa", "Sami", "Tara", "Uma", "Victor",
+                "Wen", "Ximena", "Yusuf", "Zoe")
+_LAST_NAMES = ("Silva", "Novak", "Martin", "Okafor", "Larsen", "Haddad", "Kim", "Rossi", "Dubois", "Meyer",
+               "Costa")  # 11 and 26 share no factor: 286 distinct names before any repeats
+_TEAMS = ("Amber", "Birch", "Cedar", "Delta", "Ember", "Fjord", "Grove", "Harbor", "Iris", "Juniper")
+_SUPERVISORS = ("Sam Carter", "Priya Shah", "Lena Vogel", "Marco Bianchi", "Aiko Tanaka", "Omar Reyes",
+                "Nora Berg", "Tom Walsh", "Ada Mensah", "Ivan Petrov")
+
+
+def demo_roster(agents: Sequence[str], skills: Mapping[str, Sequence[str]]) -> list[RosterEntry]:
+    """A roster for simulated agents: a name each, and a team (with its supervisor) per ~10."""
+    n = len(agents)
+    n_teams = max(1, round(n / 10))
+    out = []
+    for i, agent in enumerate(agents):
+        name = f"{_FIRST_NAMES[i % len(_FIRST_NAMES)]} {_LAST_NAMES[i % len(_LAST_NAMES)]}"
+        if i >= len(_FIRST_NAMES) * len(_LAST_NAMES):
+            name += f" {i // (len(_FIRST_NAMES) * len(_LAST_NAMES)) + 1}"
+        t = i * n_teams // n
+        team = _TEAMS[t] if t < len(_TEAMS) else f"Team {t + 1}"
+        supervisor = _SUPERVISORS[t] if t < len(_SUPERVISORS) else f"Supervisor {t + 1}"
+        out.append(RosterEntry(agent, name, team, supervisor, tuple(skills.get(agent, ()))))
+    return out
 
 
 def _local_midnight_ms(day: date, tz: str) -> int:
@@ -226,11 +327,15 @@ class _Agent:
 class _Day:
     """One day's simulation; ``run()`` returns the day's events in time order."""
 
-    def __init__(self, cfg: SimConfig, day: date) -> None:
+    def __init__(self, cfg: SimConfig, day: date, plan: Sequence[PlannedSegment] | None = None,
+                 skills: Mapping[str, Sequence[str]] | None = None) -> None:
         self.cfg = cfg
         self.day = day
         self.rng = np.random.default_rng([cfg.seed, day.toordinal()])
-        self.shifts = build_schedule(cfg, day, self.rng)
+        if plan is None:
+            self.shifts = build_schedule(cfg, day, self.rng)
+        else:
+            self.shifts = shifts_from_plan(cfg, plan, skills, self.rng)
         self.specs = {q.name: q for q in cfg.queues}
         self.agents = {s.agent: _Agent(s.agent, s.skills) for s in self.shifts}
         self.waiting: dict[str, list[_Call]] = {q: [] for q in self.specs}
@@ -276,14 +381,19 @@ class _Day:
         late = rng.normal(0, 60_000)
         if rng.random() < cfg.late_login_prob:
             late = rng.uniform(5, 15) * _MIN
-        self.at(s.start_ms + int(late), "login", agent)
+        login_ms = s.start_ms + int(late)
+        self.at(login_ms, "login", agent)
         for act in s.activities:
             extra = rng.uniform(2, 8) * _MIN if rng.random() < cfg.late_back_prob else 0.0
-            self.at(act.start_ms, "aux", (agent, act.kind, act.end_ms - act.start_ms + int(extra)))
+            # An activity at the very start of a shift (a meeting) begins once the agent is in.
+            t = max(act.start_ms, login_ms)
+            if t < act.end_ms:
+                self.at(t, "aux", (agent, act.kind, act.end_ms - t + int(extra)))
         if rng.random() < cfg.unscheduled_aux_prob:
-            t = rng.uniform(s.start_ms + _H, s.end_ms - _H)
+            margin = min(_H, (s.end_ms - s.start_ms) // 4)  # an hour, less in a short shift
+            t = rng.uniform(s.start_ms + margin, s.end_ms - margin)
             self.at(int(t), "aux", (agent, "personal", int(rng.uniform(5, 15) * _MIN)))
-        self.at(s.end_ms + int(rng.normal(0, 90_000)), "logout", agent)
+        self.at(max(s.end_ms + int(rng.normal(0, 90_000)), login_ms + _MIN), "logout", agent)
 
     def run(self) -> list[Event]:
         self.plan()
@@ -408,6 +518,9 @@ class _Day:
             self.offer(min(heads, key=lambda c: c.queued_ms), agent)
 
     def on_login(self, agent: _Agent) -> None:
+        agent.logout_due = False
+        if agent.status != "off":
+            return  # a split shift's next part while the last call of the previous one ends
         self.state(agent, "idle")
         self.next_for(agent)
 
@@ -451,6 +564,10 @@ class SimulatedCenter:
     past is sent at once, in batches, and from *now* on events are paced at ``speed`` against
     the real clock, so a demo opens on a full day and then stays live without timestamps in the
     future.
+
+    ``plan``: an imported schedule to follow instead of generated shifts (segments per ISO day,
+    or a function of the day); a day without segments has nobody working. ``skills``: agent →
+    queues (the roster) for the planned agents.
     """
 
     name = SOURCE
@@ -467,6 +584,8 @@ class SimulatedCenter:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         max_batch: int = 500,
+        plan: Plan | None = None,
+        skills: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         if speed is not None and speed < 0:
             raise ValueError(f"speed must be positive, 0 or None, got {speed!r}")
@@ -478,6 +597,8 @@ class SimulatedCenter:
         self.sent = 0
         self._now, self._clock, self._sleep = now, clock, sleep
         self._max_batch = max_batch
+        self._plan = plan
+        self._skills = skills
         self._days: dict[date, list[Event]] = {}
 
     def _local_date(self, t_ms: int) -> date:
@@ -488,13 +609,30 @@ class SimulatedCenter:
         if day not in self._days:
             if len(self._days) > 2:
                 self._days.pop(next(iter(self._days)))
-            self._days[day] = _Day(self.config, day).run()
+            self._days[day] = _Day(self.config, day, self._planned(day), self._skills).run()
         return self._days[day]
+
+    def _planned(self, day: date) -> Sequence[PlannedSegment] | None:
+        if self._plan is None:
+            return None
+        if callable(self._plan):
+            return self._plan(day)
+        return self._plan.get(day.isoformat(), ())
 
     def schedule(self, day: date) -> list[Shift]:
         """The planned shifts of ``day`` (what agents should do; the simulation adds lapses)."""
-        return build_schedule(self.config, day, np.random.default_rng([self.config.seed,
-                                                                        day.toordinal()]))
+        rng = np.random.default_rng([self.config.seed, day.toordinal()])
+        planned = self._planned(day)
+        if planned is None:
+            return build_schedule(self.config, day, rng)
+        return shifts_from_plan(self.config, planned, self._skills, rng)
+
+    def _after_midnight(self, day: date) -> list[Event]:
+        """Events of ``day``'s simulation that happen on the next day (night shifts)."""
+        if self._plan is None:
+            return []  # generated shifts end by the evening
+        midnight = _local_midnight_ms(day + timedelta(days=1), self.config.tz)
+        return [e for e in self.day_events(day) if e.ts_ms >= midnight]
 
     def generate(self, start: datetime | int, end: datetime | int | None) -> Iterator[Event]:
         """Events with ``start <= ts < end`` in time order (``end=None``: for ever)."""
@@ -502,8 +640,15 @@ class SimulatedCenter:
         end_ms = None if end is None else _to_ms(end)
         day = self._local_date(start_ms)
         first = True
+        spill = self._after_midnight(day - timedelta(days=1))
         while end_ms is None or _local_midnight_ms(day, self.config.tz) < end_ms:
             events = self.day_events(day)
+            if spill:  # the previous day's night shifts go on into this one
+                events = list(heapq.merge(spill, events, key=lambda e: e.ts_ms))
+            spill = self._after_midnight(day)
+            if spill:  # … and this day's into the next: sent with it, in time order
+                next_midnight = _local_midnight_ms(day + timedelta(days=1), self.config.tz)
+                events = [e for e in events if e.ts_ms < next_midnight]
             if first:
                 yield from snapshot(events, start_ms, self.config.seed)
             skip = {e.call for e in events if e.type == "call.queued" and e.ts_ms < start_ms}

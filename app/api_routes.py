@@ -7,35 +7,17 @@ The store and history are attached to the Flask app by :func:`app.api.register_a
 from __future__ import annotations
 
 import re
-import time
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 
-from realtime.history import History
+from app.api_util import api_error, api_history, api_now_ms, api_store
 from realtime.queries import queue_day_intervals
 from realtime.runner import engine_alive
-from realtime.store import Store
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def _store() -> Store:
-    return current_app.extensions["floorboard.store"]
-
-
-def _history() -> History | None:
-    return current_app.extensions.get("floorboard.history")
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-def _error(status: int, message: str) -> Any:
-    return jsonify({"error": message}), status
 
 
 def _day_error(day: str) -> str | None:
@@ -49,7 +31,7 @@ def _day_error(day: str) -> str | None:
 
 
 def _snapshot_queues() -> tuple[dict[str, Any] | None, dict[str, dict[str, Any]]]:
-    snap = _store().read_snapshot()
+    snap = api_store().read_snapshot()
     return snap, {q["id"]: q for q in (snap or {}).get("queues", [])}
 
 
@@ -58,7 +40,7 @@ def queues() -> Any:
     snap, by_id = _snapshot_queues()
     return jsonify({
         "generated_ms": snap["generated_ms"] if snap else None,
-        "age_s": (_now_ms() - snap["generated_ms"]) / 1000 if snap else None,
+        "age_s": (api_now_ms() - snap["generated_ms"]) / 1000 if snap else None,
         "queues": list(by_id.values()),
     })
 
@@ -66,35 +48,35 @@ def queues() -> Any:
 @bp.get("/queues/<queue>")
 def queue(queue: str) -> Any:
     _, by_id = _snapshot_queues()
-    view = _store().read_queue_view(queue, _now_ms())
+    view = api_store().read_queue_view(queue, api_now_ms())
     if queue not in by_id or view is None:
-        return _error(404, f"unknown queue {queue!r}")
+        return api_error(404, f"unknown queue {queue!r}")
     return jsonify({**by_id[queue], "agents": view["agents"], "waiting": view["waiting"]})
 
 
 @bp.get("/queues/<queue>/intervals")
 def intervals(queue: str) -> Any:
-    store = _store()
-    day = request.args.get("date") or store.timebase.day(_now_ms())
+    store = api_store()
+    day = request.args.get("date") or store.timebase.day(api_now_ms())
     problem = _day_error(day)
     if problem:
-        return _error(400, problem)
+        return api_error(400, problem)
     if queue not in store.queue_ids():
-        return _error(404, f"unknown queue {queue!r}")
-    return jsonify(queue_day_intervals(store, _history(), queue, day))
+        return api_error(404, f"unknown queue {queue!r}")
+    return jsonify(queue_day_intervals(store, api_history(), queue, day))
 
 
 @bp.get("/agents/<agent>")
 def agent(agent: str) -> Any:
-    view = _store().read_agent_view(agent, _now_ms())
+    view = api_store().read_agent_view(agent, api_now_ms())
     if view is None:
-        return _error(404, f"unknown agent {agent!r}")
+        return api_error(404, f"unknown agent {agent!r}")
     return jsonify(view)
 
 
 @bp.get("/health")
 def health() -> Any:
-    store, now = _store(), _now_ms()
+    store, now = api_store(), api_now_ms()
     body = store.read_health(now)
     alive, message = engine_alive(store, now)
     body["engine"] = message
@@ -105,5 +87,5 @@ def health() -> Any:
 def deadletters() -> Any:
     raw = request.args.get("limit", "50")
     if not raw.isdigit() or not 1 <= int(raw) <= 1000:
-        return _error(400, "limit must be a whole number from 1 to 1000")
-    return jsonify({"deadletters": _store().read_deadletters(int(raw))})
+        return api_error(400, "limit must be a whole number from 1 to 1000")
+    return jsonify({"deadletters": api_store().read_deadletters(int(raw))})

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from floorboard.config import Settings
+from realtime.history import History
 from realtime.store import Store
 
 
@@ -49,3 +50,33 @@ def get_store() -> Store:
 
 def now_ms() -> int:
     return _get().clock_ms()
+
+
+def current_user() -> str:
+    """Who is acting, for audit records (acknowledgements, imports, roster actions)."""
+    from flask import g, has_request_context
+
+    if has_request_context():
+        return getattr(g, "floorboard_user", None) or "anonymous"
+    return "system"
+
+
+def get_history() -> History | None:
+    """The history store the app was built with (None when it has none)."""
+    from flask import current_app, has_app_context
+
+    return current_app.extensions.get("floorboard.history") if has_app_context() else None
+
+
+def can_see(kind: str, value: str | None) -> bool:
+    """May the caller of this request see data of this agent / queue / team (None: all)?
+
+    The access gate (app.auth) has already refused what the caller may not call at all; this
+    narrows what a permitted callback returns, e.g. a supervisor's rows to their own teams.
+    Outside a request (tools, tests of pure callbacks) there is no caller to narrow for."""
+    from flask import g, has_request_context
+
+    if not has_request_context():
+        return True
+    principal = getattr(g, "floorboard_principal", None)
+    return principal is not None and principal.can_see(kind, value)

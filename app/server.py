@@ -6,8 +6,9 @@ from pathlib import Path
 
 import dash
 
-from app import api
-from app.context import set_context
+from app import api, auth
+from app.auth.users import UsersFile
+from app.context import get_store, set_context
 from floorboard.config import Settings
 from realtime.history import History
 from realtime.store import Store
@@ -30,8 +31,18 @@ def create_app(settings: Settings, store: Store, history: History | None = None)
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     # Callbacks register themselves with dash.callback on first import.
-    from app.callbacks import agent, queue, wallboard  # noqa: F401
+    from app.callbacks import (  # noqa: F401
+        adherence,
+        agent,
+        agent_adherence,
+        firefight,
+        intraday,
+        queue,
+        wallboard,
+    )
 
     app.layout = dash.page_container
+    # Every page, callback and route passes the access-control gate (docs/security.md).
+    auth.install(app.server, settings, UsersFile(settings.auth.users_file), get_store, dash_app=app)
     api.register_api(app.server, store, history)
     return app

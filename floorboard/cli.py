@@ -4,7 +4,9 @@
     floorboard web                      the pages and the JSON API (gunicorn)
     floorboard engine [--check]         aggregator + engine tick + archiver (or: is it alive?)
     floorboard ingest simulate|replay FILE|mqtt
+    floorboard import schedule|agents|forecast FILE [--dry-run]   CSV imports (docs/imports.md)
     floorboard bench staffing|pipeline  the benchmark scripts in bench/
+    floorboard users|tokens|kiosk …     sign-in users, API tokens, wallboard kiosk links (docs/security.md)
 
 Settings come from FLOORBOARD_* environment variables (see README); a bad value stops the
 command at once with a message naming it.
@@ -59,10 +61,33 @@ def _parser() -> argparse.ArgumentParser:
                      help="simulated seconds per real second (default 1; above 1 the simulation runs ahead of "
                           "the clock, and events more than FLOORBOARD_FUTURE_TOLERANCE_S ahead are rejected)")
     sim.add_argument("--backfill", action="store_true", help="first replay today so far at once, as the demo does")
+    sim.add_argument("--schedule", metavar="FILE",
+                     help="a schedule CSV (docs/imports.md) the agents follow instead of generated shifts")
+    sim.add_argument("--roster", metavar="FILE", help="an agents CSV giving the scheduled agents' skills")
     rep = isub.add_parser("replay", help="a JSON-lines file of v1 events")
     rep.add_argument("file")
     rep.add_argument("--speed", type=float, default=0.0, help="0 (default): as fast as possible; 1: real time; N: N× faster")
     isub.add_parser("mqtt", help="subscribe to FLOORBOARD_MQTT_TOPIC on FLOORBOARD_MQTT_URL")
+
+    imp = sub.add_parser("import", help="import a schedule, the roster or a forecast from CSV (docs/imports.md)")
+    kinds = imp.add_subparsers(dest="kind", required=True)
+    for kind, text in (("schedule", "activity segments per agent and day; each day in the file is replaced"),
+                       ("agents", "the roster: name, team, supervisor and skills per agent"),
+                       ("forecast", "calls and AHT per queue and interval; each queue's day in the file is replaced")):
+        k = kinds.add_parser(kind, help=text)
+        k.add_argument("file")
+        k.add_argument("--dry-run", action="store_true", help="only check the file; import nothing")
+        if kind == "schedule":
+            k.add_argument("--activities", default=None, metavar="NAMES",
+                           help="comma-separated activity names allowed (default: the configured ones, "
+                                "open,break,lunch,meeting,training,off plus the settings file's [adherence] additions)")
+        if kind == "agents":
+            k.add_argument("--merge", action="store_true",
+                           help="add or update the file's agents instead of replacing the whole roster")
+
+    from floorboard import auth_cli
+
+    auth_cli.add_parsers(sub)
 
     bench = sub.add_parser("bench", help="run a benchmark script from bench/")
     bench.add_argument("name", choices=["staffing", "pipeline", "engine", "web"])
@@ -96,6 +121,12 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "ingest":
         adapter = commands.make_adapter(settings, args)
         return asyncio.run(commands.ingest(settings, adapter))
+    if args.command == "import":
+        return commands.import_file(settings, args)
+    if args.command in ("users", "tokens", "kiosk"):
+        from floorboard import auth_cli
+
+        return auth_cli.dispatch(args, settings)
     if args.command == "bench":
         return commands.bench(args.name, args.args)
     raise AssertionError(args.command)

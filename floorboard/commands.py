@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import signal
 import socket
@@ -16,7 +17,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,8 @@ def make_adapter(settings: Settings, args: argparse.Namespace) -> Any:
 
         cfg = SimConfig(seed=args.seed, n_agents=args.agents, tz=settings.timezone)
         start = _local_midnight_ms(settings) if args.backfill else None
-        return SimulatedCenter(cfg, start=start, speed=args.speed, catch_up=args.backfill)
+        plan, skills = _simulation_plan(settings, args.schedule, args.roster)
+        return SimulatedCenter(cfg, start=start, speed=args.speed, catch_up=args.backfill, plan=plan, skills=skills)
     if args.source == "replay":
         from adapters.replay import ReplayAdapter
 
@@ -64,6 +66,85 @@ def make_adapter(settings: Settings, args: argparse.Namespace) -> Any:
     from adapters.mqtt import MqttAdapter
 
     return MqttAdapter(settings.mqtt_url, settings.mqtt_topic)
+
+
+def _read_import(path: str) -> bytes:
+    from floorboard.imports import MAX_BYTES
+
+    try:
+        with open(path, "rb") as f:
+            return f.read(MAX_BYTES + 1)  # one byte more than allowed, so an oversize file is reported
+    except OSError as exc:
+        raise SystemExit(f"floorboard: cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _simulation_plan(settings: Settings, schedule: str | None, roster: str | None) -> tuple[Any, Any]:
+    """The schedule (segments per day) and skills the simulator should follow, from CSV files."""
+    from floorboard.imports import Rejected, parse_agents_csv, parse_schedule_csv
+
+    plan = skills = None
+    if schedule:
+        parsed = parse_schedule_csv(_read_import(schedule), settings.tz)
+        if isinstance(parsed, Rejected):
+            raise SystemExit("\n".join([*parsed.messages(), f"floorboard: {schedule} rejected"]))
+        plan = {day: [s for segs in agents.values() for s in segs] for day, agents in parsed.days.items()}
+    if roster:
+        agents = parse_agents_csv(_read_import(roster))
+        if isinstance(agents, Rejected):
+            raise SystemExit("\n".join([*agents.messages(), f"floorboard: {roster} rejected"]))
+        skills = {a.agent: a.skills for a in agents.agents}
+    return plan, skills
+
+
+def import_file(settings: Settings, args: argparse.Namespace) -> int:
+    """`floorboard import schedule|agents|forecast FILE`: 0 imported (or valid), 1 rejected."""
+    import redis
+    import sqlalchemy as sa
+
+    from floorboard.imports import (
+        Rejected,
+        parse_agents_csv,
+        parse_forecast_csv,
+        parse_schedule_csv,
+    )
+    from realtime import imports
+    from realtime.history import History
+    from realtime.store import Store
+
+    data = _read_import(args.file)
+    if args.kind == "schedule":
+        activities = ([a.strip() for a in (args.activities or "").split(",") if a.strip()]
+                      or settings.queues.adherence.activity_names())
+        result: Any = parse_schedule_csv(data, settings.tz, activities)
+    elif args.kind == "agents":
+        result = parse_agents_csv(data)
+    else:
+        result = parse_forecast_csv(data, settings.tz, settings.interval_min)
+    if isinstance(result, Rejected):
+        for message in result.messages():
+            print(message, file=sys.stderr)
+        print(f"floorboard: {args.file} rejected ({result.total} error{'s' if result.total != 1 else ''}); "
+              "nothing imported", file=sys.stderr)
+        return 1
+    if args.dry_run:
+        print(f"{args.kind} file {args.file} is valid (dry run, nothing imported): {result.summary()}")
+        return 0
+    try:
+        store, history = Store.from_settings(settings), History(settings.history_url)
+        if args.kind == "schedule":
+            imports.apply_schedule(store, history, result.days)
+            what = "each day replaced"
+        elif args.kind == "agents":
+            imports.apply_roster(store, history, result.agents, replace=not args.merge)
+            what = "merged into the roster" if args.merge else "the roster replaced"
+        else:
+            imports.apply_forecast(store, history, result.days)
+            what = "each queue's day replaced"
+    except (redis.RedisError, sa.exc.SQLAlchemyError) as exc:
+        print(f"floorboard: import failed, nothing imported: {exc}", file=sys.stderr)
+        return 1
+    print(f"imported {args.kind}: {result.summary()} ({what})")
+    return 0
 
 
 async def ingest(settings: Settings, adapter: Any) -> int:
@@ -114,6 +195,13 @@ def engine_check(settings: Settings) -> int:
 # ----------------------------------------------------------------------------- web
 def web(settings: Settings, *, workers: int, threads: int) -> int:
     from gunicorn.app.base import BaseApplication
+
+    from floorboard.auth_cli import web_problem
+
+    problem = web_problem(settings)
+    if problem:
+        print(f"floorboard: configuration error: {problem}", file=sys.stderr)
+        return 2
 
     class _Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -195,25 +283,89 @@ class _Simulator(threading.Thread):
         self.join(timeout=5)
 
 
+def write_demo_plan(store: Any, history: Any, center: Any, settings: Settings) -> None:
+    """The simulator's plan of yesterday, today and tomorrow, and a roster (names, a team of ~10
+    with its supervisor, skills) and a forecast of each queue, stored as an import would: live
+    adherence compares with the plan, the intraday view with the forecast."""
+    from adapters.simulate import demo_roster, shift_segments
+    from realtime.imports import apply_forecast, apply_roster, apply_schedule
+    from staffing.schedule import RosterAgent, Segment
+
+    today = datetime.now(settings.tz).date()
+    days: dict[str, dict[str, list[Segment]]] = {}
+    for day in (today - timedelta(days=1), today, today + timedelta(days=1)):
+        agents = days.setdefault(day.isoformat(), {})
+        for shift in center.schedule(day):
+            agents.setdefault(shift.agent, []).extend(
+                Segment(shift.agent, a.kind, a.start_ms, a.end_ms) for a in shift_segments(shift))
+    apply_schedule(store, history, days)
+    skills = {s.agent: s.skills for s in center.schedule(today)}
+    roster = [RosterAgent(e.agent, e.name, e.team, e.supervisor, e.skills) for e in demo_roster(list(skills), skills)]
+    apply_roster(store, history, roster, replace=True)
+    apply_forecast(store, history, {d.isoformat(): demo_forecast(center.config, d, settings)
+                                    for d in (today - timedelta(days=1), today, today + timedelta(days=1))})
+
+
+# Deterministic forecast errors of the demo, per queue in order (volume, AHT): a plausible
+# forecast that is not perfect, so the intraday reforecast has something to correct.
+DEMO_FORECAST_ERRORS = ((0.92, 1.04), (1.06, 0.97), (0.95, 1.03), (1.10, 0.95))
+
+
+def demo_forecast(cfg: Any, day: Any, settings: Settings) -> dict[str, dict[int, tuple[float, float]]]:
+    """Calls and AHT per queue and interval of ``day`` from the simulator's expected arrival curve
+    (``adapters.simulate.intraday_shape``, each queue's calls per day and handle times), off by
+    a few per cent per queue (``DEMO_FORECAST_ERRORS``)."""
+    import numpy as np
+
+    from adapters.simulate import intraday_shape
+    from realtime.timebase import Timebase
+
+    tb = Timebase(settings.tz, settings.interval_s)
+    grid = np.linspace(cfg.open_h, cfg.close_h, 721)
+    total = np.trapezoid(intraday_shape(grid, cfg.open_h, cfg.close_h - 1e-9), grid)
+    starts = tb.day_intervals_ms(day)
+    # Hour h of the day is local noon − 12 h + h hours, as in the simulator (right on DST days).
+    origin_ms = datetime.combine(day, datetime.min.time().replace(hour=12), settings.tz).timestamp() * 1000 - 12 * 3_600_000
+    hours = [(s - origin_ms) / 3_600_000 for s in starts]
+    out: dict[str, dict[int, tuple[float, float]]] = {}
+    for i, spec in enumerate(cfg.queues):
+        vol, aht_err = DEMO_FORECAST_ERRORS[i % len(DEMO_FORECAST_ERRORS)]
+        per_h = spec.calls_per_day * cfg.volume_scale / total
+        # Mean handle time: talk + ACW + the mean hold (lognormal, median 35 s, sigma 0.6) of the calls on hold.
+        aht = (spec.talk_mean_s + spec.acw_mean_s + spec.hold_prob * 35 * math.exp(0.18)) * aht_err
+        rows = {}
+        for start, h in zip(starts, hours, strict=True):
+            sub = np.linspace(h, h + settings.interval_s / 3600, 16)
+            calls = per_h * np.trapezoid(intraday_shape(sub, cfg.open_h, cfg.close_h), sub) * vol
+            rows[start] = (round(float(calls), 2), round(aht, 1))
+        out[spec.name] = rows
+    return out
+
+
 def demo(settings: Settings, *, agents: int, seed: int, backfill: bool) -> int:
     from werkzeug.serving import make_server
 
+    from app.auth import kiosk
     from app.server import create_app
+    from floorboard.auth_cli import demo_access, demo_banner
     from realtime.history import History
     from realtime.runner import EngineProcess
     from realtime.store import Store
 
     settings = _demo_settings(settings)
-    with embedded_redis(settings) as settings:
+    with embedded_redis(settings) as settings, tempfile.TemporaryDirectory(prefix="floorboard-demo-auth-") as tmp:
+        settings, demo_users = demo_access(settings, tmp)  # a secret key and users of each role, new every run
         store = Store.from_settings(settings)
         history = History(settings.history_url)
         engine_proc = EngineProcess(store, history)
         engine_proc.start()
         simulator = _Simulator(settings, agents, seed, backfill)
+        write_demo_plan(store, history, simulator.adapter, settings)
         simulator.start()
         server = make_server(settings.web_host, settings.web_port, create_app(settings, store, history).server, threaded=True)
         url = f"http://{settings.web_host}:{settings.web_port}/"
-        print(f"\n  floorboard demo is running: {url}\n  wallboard: {url}wallboard   API: {url}api/v1/health\n  Ctrl-C stops everything.\n", flush=True)
+        _, kiosk_token = kiosk.create(store, settings.auth.secret_key or "", "*", 1, time.time(), note="demo")
+        print(demo_banner(url, demo_users, f"{url}kiosk/{kiosk_token}"), flush=True)
         signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
         try:
             server.serve_forever()

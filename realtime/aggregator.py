@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import redis
 
 from realtime.keys import AGGREGATOR_GROUP
-from realtime.store import BatchResult, Store
+from realtime.store import BatchResult, PreparedBatch, Store
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,8 @@ BATCH = 2000
 BLOCK_MS = 500
 # A consumer that has not acknowledged for this long is presumed dead; its entries move on.
 CLAIM_IDLE_MS = 30_000
+# How often a running aggregator looks for such entries (and always on its first step).
+CLAIM_EVERY_MS = 5_000
 # Acknowledged entries are trimmed from the stream beyond this many (dead letters keep the bad).
 STREAM_KEEP = 500_000
 
@@ -45,6 +47,10 @@ class Aggregator:
     store: Store
     consumer: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}")
     clock: Callable[[], int] = _now_ms
+    _next_claim_ms: int = 0
+    # The batch read ahead by the last step (and validated while Redis ran that step's script).
+    _ahead: list[tuple[str, dict[str, str]]] | None = None
+    _ahead_prepared: PreparedBatch | None = None
 
     def ensure_group(self) -> None:
         try:
@@ -53,25 +59,65 @@ class Aggregator:
             if "BUSYGROUP" not in str(exc):
                 raise
 
-    def step(self, block_ms: int = BLOCK_MS) -> BatchResult:
-        """Claim stale entries, read one batch, apply it, acknowledge it."""
+    def _read(self, block_ms: int | None) -> list[tuple[str, dict[str, str]]]:
+        """The next entries: stale ones claimed from a dead consumer (looked for now and then),
+        else new ones (waiting up to ``block_ms`` for some; None: not at all)."""
         r, stream = self.store.r, self.store.keys.events
-        claimed = r.xautoclaim(stream, AGGREGATOR_GROUP, self.consumer, CLAIM_IDLE_MS, "0-0", count=BATCH)
-        entries = claimed[1] if claimed else []
+        entries = []
+        now = self.clock()
+        if now >= self._next_claim_ms:
+            claimed = r.xautoclaim(stream, AGGREGATOR_GROUP, self.consumer, CLAIM_IDLE_MS, "0-0", count=BATCH)
+            entries = claimed[1] if claimed else []
+            if len(entries) < BATCH:
+                self._next_claim_ms = now + CLAIM_EVERY_MS
         if not entries:
             reply = r.xreadgroup(AGGREGATOR_GROUP, self.consumer, {stream: ">"}, count=BATCH, block=block_ms)
             entries = reply[0][1] if reply else []
-        entries = [(eid, fields) for eid, fields in entries if fields is not None]
-        if not entries:
-            return BatchResult()
-        result = self.store.apply_entries(
-            [(f.get("raw", ""), f.get("src", "unknown")) for _, f in entries], self.clock()
-        )
-        pipe = r.pipeline(transaction=False)
-        pipe.xack(stream, AGGREGATOR_GROUP, *[eid for eid, _ in entries])
-        pipe.xtrim(stream, maxlen=STREAM_KEEP, approximate=True)
-        pipe.execute()
-        return result
+        return [(eid, fields) for eid, fields in entries if fields is not None]
+
+    def _prepare(self, entries: list[tuple[str, dict[str, str]]]) -> PreparedBatch:
+        return self.store.prepare_batch([(f.get("raw", ""), f.get("src", "unknown")) for _, f in entries], self.clock())
+
+    def step(self, block_ms: int = BLOCK_MS, read_ahead: bool = True) -> BatchResult:
+        """Apply one batch and acknowledge it; return what happened to it.
+
+        Per batch: the apply script, and one pipeline with stats, dead letters and the
+        acknowledgement (an entry is acknowledged only after it was applied or
+        dead-lettered). With ``read_ahead``, the next batch is read before this one's script is
+        sent and validated while Redis runs it; it is applied by the next step, in order.
+        """
+        try:
+            if self._ahead is None:
+                self._ahead = self._read(block_ms)
+                self._ahead_prepared = None
+            entries, prepared = self._ahead, self._ahead_prepared
+            self._ahead = self._ahead_prepared = None
+            if not entries:
+                return BatchResult()
+            if prepared is None:
+                prepared = self._prepare(entries)
+            following = self._read(None) if read_ahead else []
+            stream = self.store.keys.events
+
+            def acknowledge(pipe: redis.client.Pipeline) -> None:
+                pipe.xack(stream, AGGREGATOR_GROUP, *[eid for eid, _ in entries])
+                pipe.xtrim(stream, maxlen=STREAM_KEEP, approximate=True)
+
+            sent = self.store.send_batch(prepared)
+            following_prepared = None
+            try:
+                following_prepared = self._prepare(following) if following else None
+            finally:
+                # Whatever happened to the next batch, this one's reply is read and it is
+                # acknowledged.
+                result = self.store.complete_batch(prepared, self.clock(), acknowledge, sent)
+            if following:
+                self._ahead, self._ahead_prepared = following, following_prepared
+            return result
+        except BaseException:
+            # Whatever was read and not acknowledged stays pending and is claimed again later.
+            self._ahead = self._ahead_prepared = None
+            raise
 
     def drain(self, timeout_s: float = 10.0) -> BatchResult:
         """Apply until the stream has nothing new (tests, replays, benchmarks)."""
@@ -96,3 +142,9 @@ class Aggregator:
                 log.warning("aggregator lost Redis (%s); retrying in %.1f s", exc, backoff)
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 10.0)
+        if self._ahead:
+            # The batch read ahead is applied before stopping, not left to be claimed later.
+            try:
+                self.step(read_ahead=False)
+            except redis.ConnectionError as exc:
+                log.warning("aggregator stopped with a batch unapplied (%s); it will be claimed again", exc)

@@ -10,6 +10,7 @@ import redis
 import redis.asyncio as aioredis
 
 from realtime.keys import EVENTS_MAXLEN, Keys
+from realtime.lua import APPEND_EVENTS
 
 log = logging.getLogger(__name__)
 MAX_RETRY_DELAY_S = 5.0
@@ -26,6 +27,7 @@ class StreamSink:
         self.r = client
         self.keys = keys
         self.sent = 0
+        self._append = client.register_script(APPEND_EVENTS)
 
     @classmethod
     def from_url(cls, url: str, keys: Keys) -> StreamSink:
@@ -35,7 +37,8 @@ class StreamSink:
         """Append, retrying while Redis is unreachable: an adapter's events are never dropped.
 
         Retrying blocks the adapter, which is the back-pressure we want (MQTT then holds the
-        messages). A retry after a partial append may repeat entries; event ids make that safe.
+        messages). The append is one script, so all-or-nothing; a retry after a lost reply may
+        repeat entries, and event ids make that safe.
         """
         if not payloads:
             return
@@ -43,11 +46,9 @@ class StreamSink:
         texts = [p.decode("utf-8", errors="backslashreplace") if isinstance(p, bytes) else p for p in payloads]
         delay_s = 0.2
         while True:
-            pipe = self.r.pipeline(transaction=False)
-            for raw in texts:
-                pipe.xadd(self.keys.events, {"src": source, "raw": raw}, maxlen=EVENTS_MAXLEN, approximate=True)
             try:
-                await pipe.execute()
+                # One script call appends them all (see realtime/lua.py), in order.
+                await self._append(keys=[self.keys.events], args=[EVENTS_MAXLEN, source, *texts])
                 break
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 log.warning("cannot append %d events to Redis (%s); retrying in %.1f s", len(texts), exc, delay_s)

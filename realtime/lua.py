@@ -1,15 +1,37 @@
-"""Lua scripts that apply one event to one entity (a queue or an agent), atomically.
+"""Lua scripts: applying events atomically and idempotently, and the tick's batched reads.
 
 Why Lua: an event changes several keys (call hash, waiting set, interval and day counters, the
-dedup set); a script makes that all-or-nothing and costs one round trip. Each script touches
-the keys of a single entity only (one hash tag), so it also runs on Redis Cluster.
+dedup set); a script makes that all-or-nothing and costs no round trip of its own. The
+aggregator applies a whole batch of events in one script call (``APPLY_BATCH``), because at
+thousands of events per second the cost is the number of Redis commands, not the number of
+calls: what many events of a batch share (counter increments, TTLs, "touched" marks, change
+marks) is written once per batch.
 
-Both scripts start with the dedup set: ``SADD`` returning 0 means the event was applied before
-(at-least-once delivery), and nothing changes. A rejected event is removed from the set again so
-the state is exactly as before.
+Every apply starts with the entity's dedup set: ``SADD`` returning 0 means the event was applied
+before (at-least-once delivery), and nothing changes. A rejected event is removed from the set
+again so the state is exactly as before.
 
 Redis Lua numbers are doubles: epoch milliseconds (≈1.7e12) are exact, but ``tostring`` would
-print them in exponent form, so key suffixes are formatted with ``%d``.
+print them in exponent form, so key suffixes and values are formatted with ``%d``.
+"""
+
+# Append raw payloads to the events stream in one call: KEYS[1] the stream; ARGV the stream's
+# approximate maximum length, the source, then the payloads. One command instead of one per
+# payload: at thousands of events per second the client's per-command cost was ten times
+# Redis's own. The stream is one key, so this is one hash slot on a cluster too.
+APPEND_EVENTS = r"""
+local stream, maxlen, src = KEYS[1], ARGV[1], ARGV[2]
+for i = 3, #ARGV do
+  redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'src', src, 'raw', ARGV[i])
+end
+return #ARGV - 2
+"""
+
+# Newest event time per source (lateness): a monotonic max, so several writers never move it
+# backwards.
+NEWEST_BY_SOURCE = r"""
+local c = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if tonumber(ARGV[2]) > c then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
 """
 
 # Clear "touched" marks only where the interval has not changed again since it was read for
@@ -60,133 +82,140 @@ end
 return out
 """
 
-# Shared by both apply scripts: add ``fields`` (name, amount, …) to an interval and a day hash.
-# HINCRBY returns the increment itself only when it created the field: (re)arm the TTL then, not
-# on every event (a key's first field is always new, so every key gets its TTL).
-_ADD_COUNTERS = r"""
-local function add_counters(ivk, dk, fields, counter_ttl)
-  local new_iv, new_day = false, false
-  for i = 1, #fields, 2 do
-    local inc = tonumber(fields[i + 1])
-    if redis.call('HINCRBY', ivk, fields[i], inc) == inc then new_iv = true end
-    if redis.call('HINCRBY', dk, fields[i], inc) == inc then new_day = true end
-  end
-  if new_iv then redis.call('EXPIRE', ivk, counter_ttl) end
-  if new_day then redis.call('EXPIRE', dk, counter_ttl) end
-end
+# Read one queue's live state for the tick in one call: the current and previous interval
+# counters, the day counters, and the waiting set (count, the oldest listed, and how many have
+# waited longer than T overall and among those who entered in this interval). KEYS: current
+# interval, previous interval, day, waiting (one queue: one hash slot); ARGV: how many callers
+# to list, the latest entry time that is already beyond T, the current interval's start.
+READ_QUEUE = r"""
+local waiting = KEYS[4]
+return {
+  redis.call('HGETALL', KEYS[1]),
+  redis.call('HGETALL', KEYS[2]),
+  redis.call('HGETALL', KEYS[3]),
+  redis.call('ZCARD', waiting),
+  redis.call('ZRANGE', waiting, 0, tonumber(ARGV[1]) - 1, 'WITHSCORES'),
+  redis.call('ZCOUNT', waiting, '-inf', ARGV[2]),
+  redis.call('ZCOUNT', waiting, ARGV[3], ARGV[2]),
+}
 """
 
-QUEUE_APPLY = _ADD_COUNTERS + r"""
-local seen, callk, waiting, touched = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local op, id, ts = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local call, agent = ARGV[4], ARGV[5]
-local qp = ARGV[8]
-local t_ms, s_ms, amount_ms = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
-local counter_ttl, seen_ttl, call_ttl = tonumber(ARGV[12]), tonumber(ARGV[13]), tonumber(ARGV[14])
-
-local function bump(iv, day, fields)
-  local ivk = qp .. ':iv:' .. iv
-  local dk = qp .. ':day:' .. day
-  add_counters(ivk, dk, fields, counter_ttl)
-  redis.call('HINCRBY', touched, iv, 1)
-end
-
-if redis.call('SADD', seen, id) == 0 then
-  local c = redis.call('HMGET', callk, 'talk_ms', 'hold_ms')
-  return {'dup', c[1] or '0', c[2] or '0'}
-end
-redis.call('EXPIRE', seen, seen_ttl)
-local function reject(reason)
-  redis.call('SREM', seen, id)
-  return {'bad', reason}
-end
-
-if op == 'queued' then
-  if redis.call('EXISTS', callk) == 1 then
-    return reject('call ' .. call .. ' was already queued')
-  end
-  redis.call('HSET', callk, 'status', 'waiting', 'enter_ms', ARGV[3], 'iv', ARGV[6], 'day', ARGV[7])
-  redis.call('EXPIRE', callk, call_ttl)
-  redis.call('ZADD', waiting, ts, call)
-  bump(ARGV[6], ARGV[7], {'offered', 1})
-  return {'ok'}
-end
-
-local c = redis.call('HMGET', callk, 'status', 'enter_ms', 'iv', 'day', 'answer_ms')
-local status = c[1]
-if not status then
-  return reject('call ' .. call .. ' was never queued in this queue')
-end
-local enter, iv, day = tonumber(c[2]), c[3], c[4]
-
-if op == 'answered' or op == 'abandoned' or op == 'missed' then
-  if status ~= 'waiting' then
-    return reject('call ' .. call .. ' is ' .. status .. ', not waiting')
-  end
-  if ts < enter then
-    return reject('event is earlier than the call entered the queue')
-  end
-end
-
-if op == 'answered' then
-  local wait = ts - enter
-  redis.call('HSET', callk, 'status', 'answered', 'answer_ms', ARGV[3], 'agent', agent)
-  redis.call('ZREM', waiting, call)
-  local f = {'answered', 1, 'wait_answered_ms', wait}
-  if wait <= t_ms then f[#f + 1] = 'answered_within_t'; f[#f + 1] = 1 end
-  bump(iv, day, f)
-  return {'ok', string.format('%d', wait)}
-elseif op == 'abandoned' then
-  local wait = ts - enter
-  redis.call('HSET', callk, 'status', 'abandoned', 'end_ms', ARGV[3])
-  redis.call('ZREM', waiting, call)
-  local f = {'abandoned', 1, 'wait_abandoned_ms', wait}
-  if wait <= s_ms then f[#f + 1] = 'abandoned_short'; f[#f + 1] = 1 end
-  if wait <= t_ms then f[#f + 1] = 'abandoned_within_t'; f[#f + 1] = 1 end
-  bump(iv, day, f)
-  return {'ok'}
-elseif op == 'missed' then
-  bump(iv, day, {'missed', 1})
-  return {'ok'}
-elseif op == 'ended' or op == 'transferred' then
-  if status ~= 'answered' then
-    return reject('call ' .. call .. ' is ' .. status .. ', not answered')
-  end
-  local answer = tonumber(c[5])
-  if ts < answer then
-    return reject('call ends before it was answered')
-  end
-  local hold = amount_ms
-  if hold > ts - answer then
-    return reject('hold_s is longer than the call')
-  end
-  local talk = ts - answer - hold
-  redis.call('HSET', callk, 'status', op, 'end_ms', ARGV[3], 'talk_ms', talk, 'hold_ms', hold)
-  local f = {'handled', 1, 'talk_ms', talk, 'hold_ms', hold}
-  if op == 'transferred' then f[#f + 1] = 'transfers'; f[#f + 1] = 1 end
-  bump(iv, day, f)
-  return {'ok', string.format('%d', talk), string.format('%d', hold)}
-elseif op == 'acw' then
-  redis.call('HINCRBY', callk, 'acw_ms', amount_ms)
-  bump(iv, day, {'acw_ms', amount_ms})
-  return {'ok'}
-end
-return reject('unknown operation ' .. op)
-"""
-
-AGENT_APPLY = _ADD_COUNTERS + r"""
-local seen, live, touched = KEYS[1], KEYS[2], KEYS[3]
-local op, id, ts = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local ap = ARGV[4]
-local ivlen, off = tonumber(ARGV[5]), tonumber(ARGV[6])
-local counter_ttl, seen_ttl = tonumber(ARGV[7]), tonumber(ARGV[8])
+# Apply a batch of events in stream order, in one call. For each event, as one unit:
+#
+# - a call event: the queue side (call hash, waiting set, interval and day counters of the
+#   interval the call entered in), then, when the queue side applied it, the agent side
+#   (counters, current and last call), with the talk and hold the queue side computed;
+# - an agent state change: time in the state it leaves, split across intervals (and days), the
+#   new state, the timeline; leaving ACW that followed a call credits the ACW to that call's
+#   queue and interval;
+# - a late event (validated in Python): a duplicate if its id was applied, else late.
+#
+# Every event starts with the dedup set of the entity it is about (the queue of a call event,
+# the agent of a state change): SADD returning 0 means it was applied before (at-least-once
+# delivery) and it changes nothing; a rejected event is removed from the set again and changed
+# nothing. The other parts of an event (a call's agent side, the ACW credit) need no dedup of
+# their own: they run in the same atomic call, exactly when the event itself is applied. Each
+# event runs under pcall: a script error (a bug, never the payload's fault) is reported for that
+# event alone, like a rejection.
+#
+# What is the same for many events is done once per batch: counter increments are summed per
+# (hash, field) and written at the end (a key gets its TTL when one of its fields is new: a
+# key's first field always is), "touched" marks are summed per interval, dedup sets get their
+# TTL once, and the agents changed are marked under one new version. Nothing reads a counter
+# hash during the batch, so deferring the increments changes no result, and the whole batch is
+# one atomic script.
+#
+# Keys are derived from entity names with the templates in ARGV (queue base = qpre .. queue ..
+# qsuf, from realtime/keys.py), with the same suffixes as the builders there; a test compares
+# the whole keyspace after a scenario. The batch touches many entities, hence many hash slots:
+# on Redis Cluster this needs splitting per node (see docs/architecture.md).
+#
+# KEYS: agents version counter, agents changed zset. ARGV: number of events, counter TTL, dedup
+# TTL, call TTL, interval ms, qpre, qsuf, apre, asuf; then per event (APPLY_STRIDE fields): type
+# (queued, answered, abandoned, ended, transferred, missed, state, late), id, ts_ms, queue, call,
+# agent, local day of ts, zone offset ms at ts, T ms, S ms, hold ms, state, reason, queues JSON
+# ('' when the event carries none).
+# Returns the number applied and a flat list (index from 0, status, detail) of every event not
+# applied: status dup, bad (detail: reason), late, or err (detail: the script error).
+APPLY_BATCH = r"""
+local n = tonumber(ARGV[1])
+local counter_ttl, seen_ttl, call_ttl = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local ivlen = tonumber(ARGV[5])
+local qpre, qsuf, apre, asuf = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+local HEAD, STRIDE = 9, 14
 -- Time in a state is counted for at most this long: a lost logout event must not make an
 -- agent "available" for a week.
 local MAX_SPAN_MS = 86400000
 
-local function day_of(t)
-  -- Local civil date of epoch-ms t (offset off), by the days-from-civil inverse.
-  local z = math.floor((t + off) / 86400000) + 719468
+-- Redis Lua numbers are doubles: epoch ms are exact, but tostring would print 1.7e+12.
+local function fmt(x) return string.format('%d', x) end
+
+-- ------------------------------------------------------------- batch-level accumulators
+local adds, add_order = {}, {}
+local function add(key, field, amount)
+  local h = adds[key]
+  if not h then
+    h = {v = {}, order = {}}
+    adds[key] = h
+    add_order[#add_order + 1] = key
+  end
+  local cur = h.v[field]
+  if cur == nil then
+    h.order[#h.order + 1] = field
+    h.v[field] = amount
+  else
+    h.v[field] = cur + amount
+  end
+end
+
+local touches, touch_order = {}, {}
+local function touch(key, iv)
+  local t = touches[key]
+  if not t then
+    t = {v = {}, order = {}}
+    touches[key] = t
+    touch_order[#touch_order + 1] = key
+  end
+  if t.v[iv] == nil then
+    t.order[#t.order + 1] = iv
+    t.v[iv] = 1
+  else
+    t.v[iv] = t.v[iv] + 1
+  end
+end
+
+local armed = {}
+local function arm(key, ttl)
+  if not armed[key] then
+    redis.call('EXPIRE', key, ttl)
+    armed[key] = true
+  end
+end
+
+local changed, changed_list = {}, {}
+local function mark(agent)
+  if not changed[agent] then
+    changed[agent] = true
+    changed_list[#changed_list + 1] = agent
+  end
+end
+
+local function bump(base, iv, day, fields)
+  local ivk, dk = base .. ':iv:' .. iv, base .. ':day:' .. day
+  for i = 1, #fields, 2 do
+    add(ivk, fields[i], fields[i + 1])
+    add(dk, fields[i], fields[i + 1])
+  end
+  touch(base .. ':touched', iv)
+end
+
+-- Local civil date of epoch-ms t (offset off), by the days-from-civil inverse; memoised.
+local dates = {}
+local function day_of(t, off)
+  local z0 = math.floor((t + off) / 86400000)
+  local s = dates[z0]
+  if s then return s end
+  local z = z0 + 719468
   local era = math.floor(z / 146097)
   local doe = z - era * 146097
   local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524)
@@ -197,76 +226,253 @@ local function day_of(t)
   local d = doy - math.floor((153 * mp + 2) / 5) + 1
   local m = mp < 10 and mp + 3 or mp - 9
   if m <= 2 then y = y + 1 end
-  return string.format('%04d-%02d-%02d', y, m, d)
+  s = string.format('%04d-%02d-%02d', y, m, d)
+  dates[z0] = s
+  return s
 end
 
-local function iv_of(t)
+local function iv_of(t, off)
   return math.floor((t + off) / ivlen) * ivlen - off
 end
 
-local function count(t, fields)
-  local iv = iv_of(t)
-  local ivk = ap .. ':iv:' .. string.format('%d', iv)
-  local dk = ap .. ':day:' .. day_of(t)
-  add_counters(ivk, dk, fields, counter_ttl)
-  redis.call('HINCRBY', touched, string.format('%d', iv), 1)
+-- ------------------------------------------------------------- the queue side of a call
+-- Returns status ('ok', 'dup', 'bad') and, for ended/transferred, talk and hold ms (on 'bad':
+-- the reason).
+local function queue_side(op, id, ts, tsraw, qbase, call, agent, day, off, t_ms, s_ms, hold_ms)
+  local seen, callk = qbase .. ':seen:' .. day, qbase .. ':call:' .. call
+  local waiting = qbase .. ':waiting'
+  if redis.call('SADD', seen, id) == 0 then return 'dup' end
+  arm(seen, seen_ttl)
+  local function reject(reason)
+    redis.call('SREM', seen, id)
+    armed[seen] = nil  -- the set may be gone with its last member
+    return 'bad', reason
+  end
+
+  if op == 'queued' then
+    if redis.call('EXISTS', callk) == 1 then
+      return reject('call ' .. call .. ' was already queued')
+    end
+    local iv = fmt(iv_of(ts, off))
+    redis.call('HSET', callk, 'status', 'waiting', 'enter_ms', tsraw, 'iv', iv, 'day', day)
+    redis.call('EXPIRE', callk, call_ttl)
+    redis.call('ZADD', waiting, ts, call)
+    bump(qbase, iv, day, {'offered', 1})
+    return 'ok'
+  end
+
+  local c = redis.call('HMGET', callk, 'status', 'enter_ms', 'iv', 'day', 'answer_ms')
+  local status = c[1]
+  if not status then
+    return reject('call ' .. call .. ' was never queued in this queue')
+  end
+  local enter, civ, cday = tonumber(c[2]), c[3], c[4]
+
+  if op == 'answered' or op == 'abandoned' or op == 'missed' then
+    if status ~= 'waiting' then
+      return reject('call ' .. call .. ' is ' .. status .. ', not waiting')
+    end
+    if ts < enter then
+      return reject('event is earlier than the call entered the queue')
+    end
+  end
+
+  if op == 'answered' then
+    local wait = ts - enter
+    redis.call('HSET', callk, 'status', 'answered', 'answer_ms', tsraw, 'agent', agent)
+    redis.call('ZREM', waiting, call)
+    local f = {'answered', 1, 'wait_answered_ms', wait}
+    if wait <= t_ms then f[#f + 1] = 'answered_within_t'; f[#f + 1] = 1 end
+    bump(qbase, civ, cday, f)
+    return 'ok'
+  elseif op == 'abandoned' then
+    local wait = ts - enter
+    redis.call('HSET', callk, 'status', 'abandoned', 'end_ms', tsraw)
+    redis.call('ZREM', waiting, call)
+    local f = {'abandoned', 1, 'wait_abandoned_ms', wait}
+    if wait <= s_ms then f[#f + 1] = 'abandoned_short'; f[#f + 1] = 1 end
+    if wait <= t_ms then f[#f + 1] = 'abandoned_within_t'; f[#f + 1] = 1 end
+    bump(qbase, civ, cday, f)
+    return 'ok'
+  elseif op == 'missed' then
+    bump(qbase, civ, cday, {'missed', 1})
+    return 'ok'
+  elseif op == 'ended' or op == 'transferred' then
+    if status ~= 'answered' then
+      return reject('call ' .. call .. ' is ' .. status .. ', not answered')
+    end
+    local answer = tonumber(c[5])
+    if ts < answer then
+      return reject('call ends before it was answered')
+    end
+    if hold_ms > ts - answer then
+      return reject('hold_s is longer than the call')
+    end
+    local talk = ts - answer - hold_ms
+    redis.call('HSET', callk, 'status', op, 'end_ms', tsraw, 'talk_ms', fmt(talk), 'hold_ms', fmt(hold_ms))
+    local f = {'handled', 1, 'talk_ms', talk, 'hold_ms', hold_ms}
+    if op == 'transferred' then f[#f + 1] = 'transfers'; f[#f + 1] = 1 end
+    bump(qbase, civ, cday, f)
+    return 'ok', talk, hold_ms
+  end
+  return reject('unknown operation ' .. op)
 end
 
-local function add_time(field, from, to)
+-- ACW that ended on the agent side, credited to its call's queue and interval. No dedup set of
+-- its own: it runs only when the agent's state change is applied, in the same atomic call.
+local function queue_acw(qbase, call, acw_ms)
+  local callk = qbase .. ':call:' .. call
+  local c = redis.call('HMGET', callk, 'status', 'iv', 'day')
+  if not c[1] then return end
+  redis.call('HINCRBY', callk, 'acw_ms', fmt(acw_ms))
+  bump(qbase, c[2], c[3], {'acw_ms', acw_ms})
+end
+
+-- ------------------------------------------------------------- the agent side
+local function count(abase, t, off, fields)
+  local iv = fmt(iv_of(t, off))
+  local ivk, dk = abase .. ':iv:' .. iv, abase .. ':day:' .. day_of(t, off)
+  for i = 1, #fields, 2 do
+    add(ivk, fields[i], fields[i + 1])
+    add(dk, fields[i], fields[i + 1])
+  end
+  touch(abase .. ':touched', iv)
+end
+
+local function add_time(abase, field, from, to, off)
   local t = math.max(from, to - MAX_SPAN_MS)
   while t < to do
-    local stop = math.min(iv_of(t) + ivlen, to)
-    count(t, {field, stop - t})
+    local stop = math.min(iv_of(t, off) + ivlen, to)
+    count(abase, t, off, {field, stop - t})
     t = stop
   end
 end
 
-if redis.call('SADD', seen, id) == 0 then
-  return {'dup'}
-end
-redis.call('EXPIRE', seen, seen_ttl)
-
-if op == 'state' then
-  local state, reason, queues = ARGV[9], ARGV[10], ARGV[11]
+-- Returns status and, when leaving ACW after a call: acw ms, that call's queue and call id.
+local function agent_state(id, ts, tsraw, abase, day, off, state, reason, queues)
+  local seen, live = abase .. ':seen:' .. day, abase .. ':live'
+  if redis.call('SADD', seen, id) == 0 then return 'dup' end
+  arm(seen, seen_ttl)
   local cur = redis.call('HMGET', live, 'state', 'reason', 'since_ms', 'last_call', 'last_queue')
   local since = tonumber(cur[3])
   if since and ts < since then
     redis.call('SREM', seen, id)
-    return {'bad', 'older than the agent\'s current state (since ' .. cur[3] .. ' ms)'}
+    armed[seen] = nil
+    return 'bad', 'older than the agent\'s current state (since ' .. cur[3] .. ' ms)'
   end
-  local result = {'ok'}
+  local set = {'state', state, 'reason', reason, 'since_ms', tsraw}
+  local acw_ms, acw_queue, acw_call
   if cur[1] and cur[1] ~= 'logged_out' then
     local field = 's:' .. cur[1]
     if cur[1] == 'aux' and cur[2] and cur[2] ~= '' then field = field .. ':' .. cur[2] end
-    add_time(field, since, ts)
+    add_time(abase, field, since, ts, off)
     if cur[1] == 'acw' and cur[4] and cur[4] ~= '' then
-      -- The ACW that follows a call belongs to that call's queue and interval.
-      result = {'ok', string.format('%d', ts - since), cur[5], cur[4]}
-      redis.call('HSET', live, 'last_call', '')
+      acw_ms, acw_queue, acw_call = ts - since, cur[5], cur[4]
+      set[#set + 1] = 'last_call'; set[#set + 1] = ''
     end
   end
-  redis.call('HSET', live, 'state', state, 'reason', reason, 'since_ms', ARGV[3])
-  if queues ~= '' then redis.call('HSET', live, 'queues', queues) end
-  local tl = ap .. ':timeline:' .. day_of(ts)
-  redis.call('RPUSH', tl, cjson.encode({ts, state, reason}))
-  redis.call('EXPIRE', tl, counter_ttl)
-  return result
+  if queues ~= '' then set[#set + 1] = 'queues'; set[#set + 1] = queues end
+  redis.call('HSET', live, unpack(set))
+  local tl = abase .. ':timeline:' .. day
+  -- A day's timeline gets its TTL when it is created (length 1), like a counter key.
+  if redis.call('RPUSH', tl, cjson.encode({ts, state, reason})) == 1 then
+    redis.call('EXPIRE', tl, counter_ttl)
+  end
+  return 'ok', acw_ms, acw_queue, acw_call
 end
 
-local call, queue = ARGV[9], ARGV[10]
-if op == 'answered' then
-  redis.call('HSET', live, 'call', call, 'call_queue', queue)
-  count(ts, {'answered', 1})
-elseif op == 'ended' or op == 'transferred' then
-  local f = {'handled', 1, 'talk_ms', tonumber(ARGV[11]), 'hold_ms', tonumber(ARGV[12])}
-  if op == 'transferred' then f[#f + 1] = 'transfers'; f[#f + 1] = 1 end
-  count(ts, f)
-  redis.call('HSET', live, 'call', '', 'call_queue', '', 'last_call', call, 'last_queue', queue)
-elseif op == 'missed' then
-  count(ts, {'missed', 1})
-else
-  redis.call('SREM', seen, id)
-  return {'bad', 'unknown operation ' .. op}
+-- The agent's part of a call event. No dedup set of its own: it runs only when the queue side
+-- applied the event, in the same atomic call.
+local function agent_call(op, ts, abase, off, call, queue, talk, hold)
+  local live = abase .. ':live'
+  if op == 'answered' then
+    redis.call('HSET', live, 'call', call, 'call_queue', queue)
+    count(abase, ts, off, {'answered', 1})
+  elseif op == 'ended' or op == 'transferred' then
+    local f = {'handled', 1, 'talk_ms', talk, 'hold_ms', hold}
+    if op == 'transferred' then f[#f + 1] = 'transfers'; f[#f + 1] = 1 end
+    count(abase, ts, off, f)
+    redis.call('HSET', live, 'call', '', 'call_queue', '', 'last_call', call, 'last_queue', queue)
+  elseif op == 'missed' then
+    count(abase, ts, off, {'missed', 1})
+  end
+  return 'ok'
 end
-return {'ok'}
+
+-- ------------------------------------------------------------- one event
+local function apply_one(b)
+  local op, id, tsraw = ARGV[b + 1], ARGV[b + 2], ARGV[b + 3]
+  local ts = tonumber(tsraw)
+  local queue, call, agent = ARGV[b + 4], ARGV[b + 5], ARGV[b + 6]
+  local day, off = ARGV[b + 7], tonumber(ARGV[b + 8])
+  if op == 'late' then
+    local seen = queue ~= '' and (qpre .. queue .. qsuf) or (apre .. agent .. asuf)
+    if redis.call('SISMEMBER', seen .. ':seen:' .. day, id) == 1 then return 'dup' end
+    return 'late'
+  end
+  if op == 'state' then
+    local abase = apre .. agent .. asuf
+    local status, acw_ms, acw_queue, acw_call = agent_state(
+      id, ts, tsraw, abase, day, off, ARGV[b + 12], ARGV[b + 13], ARGV[b + 14])
+    if status ~= 'ok' then return status, acw_ms end
+    mark(agent)
+    if acw_ms and acw_queue and acw_queue ~= '' then
+      queue_acw(qpre .. acw_queue .. qsuf, acw_call, acw_ms)
+    end
+    return 'ok'
+  end
+  local status, talk, hold = queue_side(op, id, ts, tsraw, qpre .. queue .. qsuf, call, agent, day, off,
+    tonumber(ARGV[b + 9]), tonumber(ARGV[b + 10]), tonumber(ARGV[b + 11]))
+  if status ~= 'ok' then return status, talk end
+  if agent ~= '' and (op == 'answered' or op == 'ended' or op == 'transferred' or op == 'missed') then
+    agent_call(op, ts, apre .. agent .. asuf, off, call, queue, talk or 0, hold or 0)
+    mark(agent)
+  end
+  return status
+end
+
+-- ------------------------------------------------------------- the batch
+local out, applied = {}, 0
+for i = 0, n - 1 do
+  local ok, status, detail = pcall(apply_one, HEAD + i * STRIDE)
+  if not ok then
+    local e = status
+    status, detail = 'err', type(e) == 'table' and tostring(e.err) or tostring(e)
+  end
+  if status == 'ok' then
+    applied = applied + 1
+  else
+    out[#out + 1] = i
+    out[#out + 1] = status
+    out[#out + 1] = detail or ''
+  end
+end
+
+for _, key in ipairs(add_order) do
+  local h = adds[key]
+  local new = false
+  for _, field in ipairs(h.order) do
+    local inc = h.v[field]
+    if redis.call('HINCRBY', key, field, fmt(inc)) == inc then new = true end
+  end
+  if new then redis.call('EXPIRE', key, counter_ttl) end
+end
+for _, key in ipairs(touch_order) do
+  local t = touches[key]
+  for _, iv in ipairs(t.order) do
+    redis.call('HINCRBY', key, iv, t.v[iv])
+  end
+end
+if #changed_list > 0 then
+  local v = redis.call('INCR', KEYS[1])
+  for i = 1, #changed_list, 500 do
+    local args = {}
+    for j = i, math.min(i + 499, #changed_list) do
+      args[#args + 1] = v
+      args[#args + 1] = changed_list[j]
+    end
+    redis.call('ZADD', KEYS[2], unpack(args))
+  end
+end
+return {applied, out}
 """

@@ -86,7 +86,7 @@ def _project_group(
             "rate_per_hour": float(rate[i] * 3600),
             "aht_s": float(aht[i]),
             "aht_assumed": rows[i][2] is None,
-            "patience_s": float(patience[i]) if patience is not None else None,
+            "patience_s": _finite(patience[i]) if patience is not None else None,
             "service_level": _finite(np.atleast_1d(sl)[i]),
             "asa_s": _finite(np.atleast_1d(asa)[i]),
             "p_abandon": _finite(np.atleast_1d(p_ab)[i]) if p_ab is not None else None,

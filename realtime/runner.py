@@ -25,6 +25,7 @@ from realtime.aggregator import Aggregator
 from realtime.archive import Archiver
 from realtime.engine import Engine
 from realtime.history import History
+from realtime.intraday import IntradayPlanner
 from realtime.store import Store
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ class EngineProcess:
         self.engine = Engine(store)
         self.aggregator = Aggregator(store)
         self.archiver = Archiver(store, history) if history is not None else None
+        self.intraday = IntradayPlanner(store, history)
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self.separate_aggregator = separate_aggregator
         self._mp = multiprocessing.get_context("spawn")
@@ -67,6 +69,14 @@ class EngineProcess:
         self.last_tick_ms = (time.perf_counter() - started) * 1000
         if self.last_tick_ms > self.store.settings.tick_s * 1000 / 2:
             log.warning("tick took %.0f ms (tick every %.1f s)", self.last_tick_ms, self.store.settings.tick_s)
+
+    def intraday_job(self) -> None:
+        # Its own job, not part of the tick: a full replan of a large center takes most of a
+        # second, and the tick must not wait for it. Coalesced like the tick.
+        try:
+            self.intraday.run_once(now_ms())
+        except redis.ConnectionError as exc:
+            log.warning("intraday plan skipped, Redis unreachable: %s", exc)
 
     def archive_job(self) -> None:
         if self.archiver is None:
@@ -87,6 +97,8 @@ class EngineProcess:
         tick_s = self.store.settings.tick_s
         self.scheduler.add_job(self.tick_job, "interval", seconds=tick_s, id="tick", max_instances=1,
                                coalesce=True, misfire_grace_time=max(1, int(tick_s)))
+        self.scheduler.add_job(self.intraday_job, "interval", seconds=tick_s, id="intraday", max_instances=1,
+                               coalesce=True, misfire_grace_time=max(1, int(tick_s)))
         self.scheduler.add_job(self.archive_job, "interval", seconds=ARCHIVE_EVERY_S, id="archive",
                                max_instances=1, coalesce=True)
         self.scheduler.start()
@@ -97,6 +109,7 @@ class EngineProcess:
         self.scheduler.shutdown(wait=True)
         if self._worker is not None:
             self._worker.join(timeout=10)
+        self.engine.close()
         self.archive_job()  # keep what closed while we ran
 
 

@@ -8,6 +8,7 @@ keep its parsed copy until the version moves instead of re-reading 10,000 agents
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -17,8 +18,16 @@ if TYPE_CHECKING:
     from realtime.store import Store
 
 # Live copies only need to cover today, yesterday's midnight-crossing shifts and a look back
-# over the last week on the pages; the history store keeps every day for good.
+# over the last week on the pages; the history store keeps every day for good. The clock starts
+# at the end of the schedule's day (or at the write, if later), so a schedule imported weeks ahead
+# is still there on its day.
 SCHEDULE_TTL_S = 14 * 86400
+
+
+def _expire_at_s(store: Store, day: str) -> int:
+    # Whichever is later: a fortnight after the day ends, or a fortnight after this write (an
+    # old day imported for a look back is kept as long as a fresh one).
+    return max(store.timebase.day_bounds_ms(day)[1] // 1000, int(time.time())) + SCHEDULE_TTL_S
 
 
 def write_schedule_days(store: Store, days: Mapping[str, Mapping[str, Sequence[Segment]]]) -> None:
@@ -32,7 +41,7 @@ def write_schedule_days(store: Store, days: Mapping[str, Mapping[str, Sequence[S
                 for agent, segs in agents.items()}
         if rows:
             pipe.hset(key, mapping=rows)
-            pipe.expire(key, SCHEDULE_TTL_S)
+            pipe.expireat(key, _expire_at_s(store, day))
         pipe.hincrby(k.schedule_versions, day, 1)
     pipe.execute()
 
@@ -44,7 +53,7 @@ def write_agent_schedule(store: Store, day: str, agent: str, segments: Sequence[
     if segments:
         pipe.hset(k.schedule_day(day), agent,
                   json.dumps([[s.activity, s.start_ms, s.end_ms] for s in segments], separators=(",", ":")))
-        pipe.expire(k.schedule_day(day), SCHEDULE_TTL_S)
+        pipe.expireat(k.schedule_day(day), _expire_at_s(store, day))
     else:
         pipe.hdel(k.schedule_day(day), agent)
     pipe.hincrby(k.schedule_versions, day, 1)

@@ -12,8 +12,8 @@ from dash import dash_table, dcc, html
 
 from app.context import get_settings
 from app.pages._ids import Agent, Queue, Wallboard
+from app.pages._nav import nav
 from app.presenters.queue import AGENT_COLUMNS
-from app.presenters.render import navbar
 
 WALLBOARD_REFRESH_MS = 1000  # one Redis GET per refresh; keeps event → screen within 3 s
 MIN_ROTATE_S = 5.0
@@ -40,7 +40,7 @@ def page_refresh_ms() -> int:
 def _shell(active: str, kiosk: Any, cls: str, children: list[Any]) -> html.Div:
     kiosk_on = is_kiosk(kiosk)
     return html.Div(
-        [None if kiosk_on else navbar(active), *children],
+        [None if kiosk_on else nav(active), *children],
         className=f"page {cls}" + (" kiosk" if kiosk_on else ""),
     )
 
@@ -120,6 +120,7 @@ def agent_layout(agent: str | None = None, kiosk: Any = None, **_: Any) -> html.
             dcc.Store(id=Agent.params, data={"agent": agent}),
             dcc.Interval(id=Agent.interval, interval=page_refresh_ms()),
             html.Div(id=Agent.body, className="agent-body"),
+            html.Section(id=Agent.adherence, className="card adherence-card"),
             html.Section(
                 [html.H2("Today's states", className="section-title"),
                  dcc.Graph(id=Agent.timeline, config={"displaylogo": False, "responsive": True})],

@@ -6,8 +6,9 @@ import dash
 from dash import dcc, html
 
 from app.context import get_settings, get_store
+from app.pages._nav import nav
 from app.presenters.index import index_model
-from app.presenters.render import level_badge, navbar
+from app.presenters.render import level_badge
 
 dash.register_page(__name__, path="/", title="floorboard", name="Overview", order=0)
 
@@ -38,7 +39,7 @@ def layout(**_: Any) -> html.Div:
     )
     return html.Div(
         [
-            navbar("/"),
+            nav("/"),
             html.Div([html.H1("Overview"), html.P("Live contact-center monitoring", className="caption")], className="page-title"),
             html.Div(
                 [_card("Wallboards", [*boards, kiosk]), _card("Queues", queues), _card("Agent view", [agent_form])],

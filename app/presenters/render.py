@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from dash import dcc, html
@@ -10,13 +10,17 @@ from dash import dcc, html
 from app.presenters.markup import Markup, el, join
 from app.presenters.status import LEVELS
 
-NAV_LINKS = (("/", "Overview"), ("/wallboard", "Wallboard"))
+NAV_LINKS = (("/", "Overview"), ("/wallboard", "Wallboard"), ("/adherence", "Adherence"),
+             ("/intraday", "Intraday"), ("/firefight", "Firefight"))
 
 
-def navbar(active: str) -> html.Nav:
+def navbar(active: str, may_open: Callable[[str], bool] | None = None) -> html.Nav:
+    """The top bar; with ``may_open``, only the pages the caller may open are linked (the
+    server refuses the others anyway: this only spares a click into "Not allowed")."""
     links = [
         dcc.Link(label, href=href, className="nav-link" + (" active" if href == active else ""))
         for href, label in NAV_LINKS
+        if may_open is None or may_open(href)
     ]
     return html.Nav(
         [dcc.Link([html.Span("▦", className="brand-mark"), "floorboard"], href="/", className="brand"), *links],
@@ -240,3 +244,87 @@ def agent_body(model: Mapping[str, Any]) -> list[Any]:
         html.P(model["team"] + ". Other agents are never shown by name.", className="caption"),
         breakdown,
     ]
+
+
+# --------------------------------------------------------------------------- adherence page
+def stat_strip(stats: Sequence[Mapping[str, Any]]) -> html.Div:
+    return html.Div(
+        [html.Div([html.Div(s["value"], className="stat-value"), html.Div(s["label"], className="stat-label")],
+                  className=f"stat level-{s['level']}") for s in stats],
+        className="stat-strip",
+    )
+
+
+def _judgement(j: Mapping[str, str], kind: str) -> html.Span:
+    return html.Span([html.Span(j["icon"], className="badge-icon", **{"aria-hidden": "true"}), j["word"]],
+                     className=f"badge {kind}-{j['key']} level-{j['level']}")
+
+
+def _alert_buttons(row: Mapping[str, Any]) -> list[Any]:
+    alert = row["alert"]
+    if alert["id"] is None:
+        return [html.Span("no alert", className="muted")]
+    out: list[Any] = [html.Span(alert["text"], className=f"alert-state alert-{alert['state']}")]
+    if alert["state"] == "open":
+        out.append(html.Button("Acknowledge", id={"type": "adh-ack", "index": alert["id"]}, className="button small"))
+    if alert["state"] in ("open", "acknowledged"):
+        out.append(html.Button("Snooze 15 min", id={"type": "adh-snooze", "index": alert["id"]}, className="button small ghost"))
+    return out
+
+
+def exceptions_table(model: Mapping[str, Any]) -> list[Any]:
+    rows = model.get("rows") or []
+    if not rows:
+        return [html.P("Everyone scheduled is where the plan puts them.", className="muted big-ok")]
+    head = html.Thead(html.Tr([html.Th(h) for h in
+                               ("Agent", "Team", "Scheduled", "Actual", "Since", "Out for", "Severity", "Impact", "Alert")]))
+    body = html.Tbody([
+        html.Tr(
+            [
+                html.Td(html.Button(r["name"], id={"type": "adh-pick", "index": r["agent"]}, className="link-button",
+                                    title="Show this agent's day")),
+                html.Td(r["team"]),
+                html.Td(r["scheduled"]),
+                html.Td(r["actual"], className="actual"),
+                html.Td(r["since"]),
+                html.Td(r["out"], className="num"),
+                html.Td(_judgement(r["severity"], "sev")),
+                html.Td(_judgement(r["impact"], "impact")),
+                html.Td(_alert_buttons(r), className="alert-cell"),
+            ],
+            className=f"exc-row sev-{r['severity']['key']} impact-{r['impact']['key']}",
+            **{"data-agent": r["agent"]},
+        )
+        for r in rows
+    ])
+    more = [html.P(f"… and {model['hidden']} more (filter by team)", className="caption")] if model.get("hidden") else []
+    return [html.Table([head, body], className="data-table exceptions-table"), *more]
+
+
+def team_table(model: Mapping[str, Any]) -> list[Any]:
+    rows = model.get("teams") or []
+    if not rows:
+        return [html.P("No teams yet: import the roster (floorboard import agents FILE).", className="muted")]
+    head = html.Thead(html.Tr([html.Th(h) for h in ("Team", "Agents", "Adherence", "Conformance", "Out now")]))
+    body = html.Tbody([html.Tr([html.Td(r["team"]), html.Td(r["agents"], className="num"), html.Td(r["adherence"], className="num"),
+                                html.Td(r["conformance"], className="num"), html.Td(r["out_now"], className="num")]) for r in rows])
+    return [html.Table([head, body], className="data-table team-table")]
+
+
+def agent_adherence(model: Mapping[str, Any]) -> list[Any]:
+    if model["kind"] == "empty":
+        return [html.H2("My schedule", className="section-title"), html.P(model["message"] + ". " + model["detail"], className="muted")]
+    stats = [
+        {"label": "Scheduled now", "value": model["scheduled"], "level": "none"},
+        {"label": "Next", "value": model["next"], "level": "none"},
+        {"label": "Adherence today", "value": model["adherence"], "level": "none"},
+        {"label": "Conformance today", "value": model["conformance"], "level": "none"},
+    ]
+    chips = [html.Span([html.B(s["time"]), " ", s["activity"]],
+                       className=f"chip activity-{s['key']}" + (" now" if s["now"] else "") + (" past" if s["past"] else ""))
+             for s in model["segments"]]
+    warning = ([html.Div([html.Span("▲ ", **{"aria-hidden": "true"}), model["warning"]],
+                         className=f"adherence-warning sev-{model['severity']}", role="alert")]
+               if model["warning"] else [])
+    return [html.H2("My schedule", className="section-title"), *warning, stat_strip(stats),
+            html.Div(chips, className="schedule-strip")]

@@ -171,8 +171,8 @@ def test_agent_page_full_and_side_panel(live_factory, open_page):
         assert not re.search(rf"\b{other}\b", body), other
     shot(page, "agent-dev", full_page=True)
 
-    panel, _ = open_page(360, 900)
-    panel.goto(f"{live.base_url}/me?agent=cleo&kiosk=1")
+    panel, _ = open_page(360, 900, user="cleo")  # the agent, signed in: /me is their own day
+    panel.goto(f"{live.base_url}/me?kiosk=1")
     expect(panel.locator(".agent-state")).to_contain_text("Break", timeout=TIMEOUT_MS)
     expect(panel.locator("#ag-timeline .barlayer .point").first).to_be_visible()
     assert panel.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth + 1")

@@ -12,16 +12,14 @@ import asyncio
 from datetime import date
 
 import pytest
-from flask import Flask
 
 from adapters.anonymous_bank import day_events, day_stats, day_stats_by_queue, read_records
 from adapters.replay import ReplayAdapter, write_jsonl
-from app.api import register_api
 from floorboard.config import load_settings
 from realtime.aggregator import Aggregator
 from realtime.ingest import StreamSink
 from realtime.store import Store
-from tests.conftest import real_fixture
+from tests.conftest import api_client, real_fixture
 
 pytestmark = pytest.mark.integration
 DAY = date(1999, 2, 1)
@@ -33,7 +31,7 @@ def records():
     return read_records(real_fixture("anonymous_bank_1999_02.txt"))
 
 
-def test_day_replayed_matches_raw_totals(records, redis_url, redis_client, key_prefix, tmp_path):
+def test_day_replayed_matches_raw_totals(records, redis_url, redis_client, key_prefix, tmp_path, users_file):
     settings = load_settings({"FLOORBOARD_KEY_PREFIX": key_prefix, "FLOORBOARD_TIMEZONE": "Asia/Jerusalem"})
     events = day_events(records, DAY, on_date=ON)
     path = tmp_path / "bank-1999-02-01.jsonl"
@@ -54,9 +52,7 @@ def test_day_replayed_matches_raw_totals(records, redis_url, redis_client, key_p
     total = agg.drain(timeout_s=60)
     assert total.rejected == [] and total.applied == len(events)
 
-    flask_app = Flask(__name__)
-    register_api(flask_app, store)
-    client = flask_app.test_client()
+    client = api_client(store, users_file)
     expected_by_queue = day_stats_by_queue(records, DAY)
     assert expected_by_queue, "no records for the day"
     offered = 0

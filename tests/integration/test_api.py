@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import pytest
-from flask import Flask
 
-from app.api import register_api
 from floorboard.config import load_settings
 from realtime.engine import Engine
 from realtime.store import Store
+from tests.conftest import api_client
 from tests.integration.scenario import at, scenario
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def client_and_store(redis_client, key_prefix):
+def client_and_store(redis_client, key_prefix, users_file):
     store = Store(redis_client, load_settings({"FLOORBOARD_KEY_PREFIX": key_prefix}))
-    server = Flask(__name__)
-    register_api(server, store)
-    return server.test_client(), store
+    return api_client(store, users_file), store  # with an API token of every read scope
 
 
 def test_health_is_503_until_the_engine_ticks(client_and_store):

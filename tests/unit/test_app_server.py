@@ -9,13 +9,15 @@ import redis
 from app.context import get_settings, get_store
 from floorboard.config import load_settings
 from realtime.store import Store
+from tests.conftest import TEST_SECRET_KEY
 
 
 @pytest.fixture(scope="module")
 def app() -> dash.Dash:
     from app.server import create_app
 
-    settings = load_settings({"FLOORBOARD_KEY_PREFIX": "fbtest:unit-app", "FLOORBOARD_TICK_S": "2"})
+    settings = load_settings({"FLOORBOARD_KEY_PREFIX": "fbtest:unit-app", "FLOORBOARD_TICK_S": "2",
+                              "FLOORBOARD_SECRET_KEY": TEST_SECRET_KEY})
     # No command reaches Redis here: the client connects lazily, and nothing is served.
     store = Store(redis.Redis.from_url("redis://127.0.0.1:1/0", decode_responses=True), settings)
     return create_app(settings, store)

@@ -12,8 +12,9 @@ OURS = {"app", "realtime", "staffing", "adapters", "floorboard"}
 ALLOWED = {
     "staffing": {"staffing"},
     "adapters": {"adapters", "floorboard.events"},
-    "realtime": {"realtime", "staffing", "floorboard.config", "floorboard.events"},
-    "app": {"app", "realtime", "staffing", "floorboard.config"},
+    # The CSV import formats, like the event format, are an interface every layer may parse.
+    "realtime": {"realtime", "staffing", "floorboard.config", "floorboard.events", "floorboard.imports"},
+    "app": {"app", "realtime", "staffing", "floorboard.config", "floorboard.imports"},
 }
 
 

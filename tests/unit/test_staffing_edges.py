@@ -207,8 +207,10 @@ def test_estimate_patience() -> None:
 def test_package_imports_none_of_the_project() -> None:
     root = Path(staffing.__file__).resolve().parent
     banned = {"app", "realtime", "adapters", "floorboard"}
+    # Pure standard-library helpers only; datetime is for formatting times given in (a test
+    # below keeps the clock out).
     allowed = {"numpy", "scipy", "staffing", "__future__", "dataclasses", "typing",
-               "collections"}
+               "collections", "datetime", "functools", "warnings", "math"}
     for path in root.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import | ast.ImportFrom):
@@ -218,3 +220,11 @@ def test_package_imports_none_of_the_project() -> None:
                     top = name.split(".")[0]
                     assert top not in banned, f"{path.name} imports {name}"
                     assert top in allowed, f"{path.name} imports {name} (pure numerics only)"
+
+
+def test_package_never_reads_the_clock() -> None:
+    root = Path(staffing.__file__).resolve().parent
+    for path in root.rglob("*.py"):
+        text = path.read_text()
+        for call in ("datetime.now(", ".today(", "time.time(", "time.monotonic(", "perf_counter("):
+            assert call not in text, f"{path.name} reads the clock ({call})"
