@@ -96,7 +96,9 @@ class SimConfig:
     transfer_prob: float = 0.03
     late_login_prob: float = 0.1
     late_back_prob: float = 0.2  # per break
+    late_back_min: tuple[float, float] = (2.0, 8.0)  # how late, uniform (minutes)
     unscheduled_aux_prob: float = 0.35  # per agent and day
+    unscheduled_aux_min: tuple[float, float] = (5.0, 15.0)  # how long, uniform (minutes)
     training_prob: float = 0.1  # per agent and day
 
 
@@ -384,7 +386,7 @@ class _Day:
         login_ms = s.start_ms + int(late)
         self.at(login_ms, "login", agent)
         for act in s.activities:
-            extra = rng.uniform(2, 8) * _MIN if rng.random() < cfg.late_back_prob else 0.0
+            extra = rng.uniform(*cfg.late_back_min) * _MIN if rng.random() < cfg.late_back_prob else 0.0
             # An activity at the very start of a shift (a meeting) begins once the agent is in.
             t = max(act.start_ms, login_ms)
             if t < act.end_ms:
@@ -392,7 +394,7 @@ class _Day:
         if rng.random() < cfg.unscheduled_aux_prob:
             margin = min(_H, (s.end_ms - s.start_ms) // 4)  # an hour, less in a short shift
             t = rng.uniform(s.start_ms + margin, s.end_ms - margin)
-            self.at(int(t), "aux", (agent, "personal", int(rng.uniform(5, 15) * _MIN)))
+            self.at(int(t), "aux", (agent, "personal", int(rng.uniform(*cfg.unscheduled_aux_min) * _MIN)))
         self.at(max(s.end_ms + int(rng.normal(0, 90_000)), login_ms + _MIN), "logout", agent)
 
     def run(self) -> list[Event]:

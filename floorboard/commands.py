@@ -262,7 +262,11 @@ class _Simulator(threading.Thread):
         super().__init__(name="simulator", daemon=True)
         from adapters.simulate import SimConfig, SimulatedCenter
 
-        cfg = SimConfig(seed=seed, n_agents=agents, tz=settings.timezone)
+        # The demo's floor lapses more often and for longer than the simulator's default, so that
+        # at any moment of the day a few agents are out of adherence past their grace period and
+        # the adherence page and its alerts have something to show (about 92-95 % adherence).
+        cfg = SimConfig(seed=seed, n_agents=agents, tz=settings.timezone, late_back_prob=0.35,
+                        late_back_min=(3.0, 12.0), unscheduled_aux_prob=0.9, unscheduled_aux_min=(8.0, 30.0))
         # With backfill, today so far is sent at once, then the day carries on live: the pages
         # open on a full day instead of an empty morning.
         start = _local_midnight_ms(settings) if backfill else None
