@@ -43,6 +43,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import staffing  # noqa: E402
 from staffing import actions  # noqa: E402
+from staffing.actions.context import _context  # noqa: E402
+from staffing.actions.rank import _select  # noqa: E402
+from staffing.actions.records import _action  # noqa: E402
 from staffing.erlang_c import SL_FORMULAS  # noqa: E402
 
 QUEUES, AGENTS, IVS, FIRST_IV = 500, 10_000, 40, 56  # 14:00 at 15 minutes
@@ -181,7 +184,7 @@ def main() -> None:
     rows = []
     med, best, cpu, ranked = timed(lambda: actions.rank_actions(inp, opt), args.repeat)
     rows.append(("rank_actions (all of the below)", med, best, cpu))
-    med, best, cpu, ctx = timed(lambda: actions._context(inp), args.repeat)
+    med, best, cpu, ctx = timed(lambda: _context(inp), args.repeat)
     rows.append(("context: SL at the plan, marginal values", med, best, cpu))
     for kind in actions.KINDS:
         o = actions.ActionOptions(kinds=(kind,))
@@ -193,8 +196,8 @@ def main() -> None:
     med, best, cpu, ev = timed(lambda: actions.evaluate_candidates(inp, cands, opt, _ctx=ctx),
                                args.repeat)
     rows.append(("evaluation of all candidates", med, best, cpu))
-    top = actions._select(cands, ev, 50)
-    med, best, cpu, _ = timed(lambda: [actions._action(ctx, cands, ev, int(c), opt, UTC)
+    top = _select(cands, ev, 50)
+    med, best, cpu, _ = timed(lambda: [_action(ctx, cands, ev, int(c), opt, UTC)
                                        for c in top], args.repeat)
     rows.append(("selection and the 50 Action records", med, best, cpu))
     rng = np.random.default_rng(1)

@@ -47,10 +47,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from realtime.intraday import (  # noqa: E402
     PER_KIND,
     TOP_ACTIONS,
-    _ranking_phone,
     build_agents,
     flatten_schedules,
 )
+from realtime.intraday_actions import ranking_phone  # noqa: E402
 from staffing.actions import make_plan_inputs, rank_actions  # noqa: E402
 from staffing.plan import scheduled_agents_matrix, staffing_plan  # noqa: E402
 from staffing.reforecast import Overlay, reforecast  # noqa: E402
@@ -159,7 +159,7 @@ def stage_actions(w: Workload, done: dict[str, Any]) -> Any:
     rest = w.interval_starts_ms
     iv_ms = INTERVAL_S * 1000
     calls, aht = rf.calls[:, CLOSED:], rf.aht_s[:, CLOSED:]
-    on_phone, acts = _ranking_phone(agents, rest, iv_ms)
+    on_phone, acts = ranking_phone(agents, rest, iv_ms)
     first = int(rest[0])
     inputs = make_plan_inputs(
         list(w.queue_index), rest, INTERVAL_S, calls, aht, agent_ids=agents.ids, skills=agents.skills,

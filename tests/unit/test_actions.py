@@ -9,6 +9,8 @@ import pytest
 
 import staffing
 from staffing import actions as ac
+from staffing.actions.candidates import _DROP
+from staffing.actions.context import _busy
 from staffing.erlang_c import SL_FORMULAS
 
 IV_S = 900.0
@@ -187,7 +189,7 @@ def test_training_postponed_out_of_a_deficit_moves_all_attendees():
     assert p.score == pytest.approx(gain, rel=1e-12)
     cands = ac.generate_candidates(inp, ac.ActionOptions(kinds=("postpone",)))
     assert 5 not in cands.start_iv.tolist() and 6 not in cands.start_iv.tolist()
-    assert ac._DROP not in cands.start_iv.tolist()  # not allowed to another day here
+    assert _DROP not in cands.start_iv.tolist()  # not allowed to another day here
 
 
 def test_training_can_go_to_another_day():
@@ -369,7 +371,7 @@ def test_every_action_matches_the_engine_and_applies_and_undoes_exactly(seed):
         # The plan moved by exactly the action's effect, as a recomputation from the roster.
         np.testing.assert_allclose(roster_agents(after), after.agents, atol=1e-9)
         assert (after.on_phone >= 0).all() and (after.on_phone <= 1).all()
-        assert ac._busy(after).max() <= 1  # no double booking
+        assert _busy(after).max() <= 1  # no double booking
         assert inputs_equal(ac.undo_action(after, act), inp)
         with pytest.raises(ValueError, match="rank the actions again"):
             ac.apply_action(after, act)

@@ -1,4 +1,4 @@
-"""The pure parts of the live planner (realtime/intraday.py): agents from schedules, the ranking's
+"""The pure parts of the live planner (realtime/intraday*.py): agents from schedules, the ranking's
 interval grid, the scheduled matrix with pins, schedule edits of actions; the [intraday] settings."""
 
 from __future__ import annotations
@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from floorboard.config import ConfigError, IntradayConfig, QueuesConfig
-from realtime.intraday import _edits, _ranking_phone, build_agents, scheduled_matrix
+from realtime.intraday import build_agents, scheduled_matrix
+from realtime.intraday_actions import ranking_phone, schedule_edits
 from staffing.actions import make_plan_inputs, rank_actions
 from staffing.plan import scheduled_agents_matrix
 from staffing.schedule import Segment
@@ -62,7 +63,7 @@ def test_an_unaligned_break_is_spread_over_the_intervals_it_touches():
     a = build(today, now_h=9)
     np.testing.assert_allclose(a.phone_day[0, 40:42], [2 / 3, 1 / 3])
     rest = STARTS[36:]
-    x, acts = _ranking_phone(a, rest, IV)
+    x, acts = ranking_phone(a, rest, IV)
     assert acts["start_iv"] == [4] and acts["end_iv"] == [6] and acts["share"] == [0.5]
     np.testing.assert_allclose(x[0, 4:6], [0.5, 1 / 3])
     assert x[0, 4:6].sum() + 0.5 * 2 == pytest.approx(2.0 - 1 / 6)  # never more than one interval each
@@ -73,7 +74,7 @@ def test_meetings_shared_by_several_agents_are_one_group():
              for name in ("ana", "cat")}
     today["bob"] = [seg("bob", "open", 8, 11), seg("bob", "break", 11, 11.5), seg("bob", "open", 11.5, 16)]
     a = build(today, now_h=9)
-    _, acts = _ranking_phone(a, STARTS[36:], IV)
+    _, acts = ranking_phone(a, STARTS[36:], IV)
     groups = dict(zip([a.ids[i] for i in acts["agent"]], acts["group"], strict=True))
     assert groups["ana"] == groups["cat"] >= 0 and groups["bob"] == -1
 
@@ -108,14 +109,14 @@ def test_a_moved_break_keeps_its_minutes():
     skills = {name: ["claims"] for name in today}
     a = build(today, now_h=9.9, skills=skills)
     rest = STARTS[39:64]
-    x, acts = _ranking_phone(a, rest, IV)
+    x, acts = ranking_phone(a, rest, IV)
     calls = np.where(np.arange(rest.size) < 5, 40.0, 10.0)[None, :]
     inputs = make_plan_inputs(["claims"], rest, 900.0, calls, 180.0, agent_ids=a.ids, skills=[["claims"]] * len(a.ids),
                               on_phone=x, shift_start_iv=-10, shift_end_iv=rest.size, activities=acts,
                               agents=scheduled_matrix(a.phone_day[:, 39:64], a.skills, np.full(x.shape, -1, np.int32),
                                                       np.ones((2, rest.size)))[:1])
     move = next(act for act in rank_actions(inputs) if act.kind == "move_break")
-    edits, pins = _edits(move, a, ["claims"], int(rest[0]), rest.size, IV)
+    edits, pins = schedule_edits(move, a, ["claims"], int(rest[0]), rest.size, IV)
     assert pins == [] and [e["agent"] for e in edits] == ["ana"]
     shift = move.segments_after[0].start_ms - move.segments_before[0].start_ms
     assert shift % IV == 0 and shift > 0
