@@ -54,6 +54,7 @@ sys.path[:0] = [str(ROOT)]
 import numpy as np  # noqa: E402
 import redis  # noqa: E402
 
+from bench._docs import write_section  # noqa: E402
 from floorboard.config import load_settings  # noqa: E402
 from realtime.adherence import LiveAdherence  # noqa: E402
 from realtime.live import AgentLive  # noqa: E402
@@ -62,7 +63,6 @@ from realtime.store import Store  # noqa: E402
 from staffing.adherence import AdherenceRules, evaluate  # noqa: E402
 from staffing.schedule import RosterAgent, Segment  # noqa: E402
 
-DOC = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Adherence"
 AGENTS, TEAMS, QUEUES = 10_000, 500, 500
 CHANGES_PER_TICK = 4_000
@@ -451,18 +451,6 @@ def report(args: argparse.Namespace, r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_section(text: str) -> None:
-    """Replace (or add) only the ``## Adherence`` section; the other sections are others'."""
-    current = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    start = current.find(SECTION + "\n")
-    if start < 0:
-        new = current.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n"
-    else:
-        nxt = current.find("\n## ", start + len(SECTION))
-        tail = current[nxt + 1:] if nxt >= 0 else ""
-        new = current[:start] + text.rstrip("\n") + "\n" + ("\n" + tail if tail else "")
-    DOC.write_text(new, encoding="utf-8")
-
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -475,7 +463,7 @@ def main() -> int:
     text = run(args)
     print(text)
     if args.write:
-        write_section(text)
+        write_section(SECTION, text)
     return 0
 
 

@@ -34,12 +34,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import redis  # noqa: E402
 
+from bench._docs import write_section  # noqa: E402
 from floorboard.config import AlertsConfig, load_settings  # noqa: E402
 from realtime.alerts import AlertsComponent, list_alerts  # noqa: E402
 from realtime.store import Store  # noqa: E402
 
 SECTION = "## Alerts"
-DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 QUEUES, AGENTS, OUT = 500, 10_000, 800
 CHURN, ESCALATE = 40, 20
 T0 = 1_795_500_000_000
@@ -235,18 +235,6 @@ def run(args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
-def write_section(text: str) -> None:
-    """Replace only our section of docs/benchmarks.md (others edit the rest)."""
-    doc = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    lines = doc.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
-    if start is None:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        doc = "".join(lines[:start]) + text + ("\n" + "".join(lines[end:]) if end < len(lines) else "")
-    DOC.write_text(doc)
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -259,7 +247,7 @@ def main() -> None:
     text = run(args)
     print(text)
     if args.write:
-        write_section(text)
+        write_section(SECTION, text)
 
 
 if __name__ == "__main__":

@@ -65,6 +65,7 @@ from _synthetic import Center, generate  # noqa: E402
 from bench_adherence import shift as scheduled_shift  # noqa: E402
 
 from adapters.replay import ReplayAdapter, write_jsonl  # noqa: E402
+from bench._docs import DOC, write_section  # noqa: E402
 from floorboard.config import Settings, load_settings  # noqa: E402
 from floorboard.events import Event, parse_event  # noqa: E402
 from realtime.aggregator import Aggregator  # noqa: E402
@@ -86,7 +87,6 @@ from realtime.store import Store  # noqa: E402
 from realtime.timebase import Timebase  # noqa: E402
 from staffing.schedule import RosterAgent, Segment  # noqa: E402
 
-DOC = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Live pipeline"
 CENTER = Center(queues=500, agents=10_000)
 PROBE_QUEUE = "probe"
@@ -1319,19 +1319,6 @@ def machine() -> str:
     return cpu or platform.processor() or platform.machine()
 
 
-def write_section(text: str) -> None:
-    """Replace (or add) only the ``## Live pipeline`` section; other sections are others'."""
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    current = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    start = current.find(SECTION + "\n")
-    if start < 0:
-        new = current.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n"
-    else:
-        nxt = current.find("\n## ", start + len(SECTION))
-        tail = current[nxt + 1:] if nxt >= 0 else ""
-        new = current[:start] + text.rstrip("\n") + "\n" + ("\n" + tail if tail else "")
-    DOC.write_text(new, encoding="utf-8")
-
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -1381,7 +1368,7 @@ def main() -> int:
         [t_, f_, "met" if m is True else "not met" if m is False else "reported"] for t_, f_, m in sorted(rep.verdicts)])
     print("\n" + verdicts)
     if not args.no_write and parts == {1, 2, 3, 4}:
-        write_section(head + "\n" + verdicts + "\n" + rep.text())
+        write_section(SECTION, head + "\n" + verdicts + "\n" + rep.text())
         print(f"\nwrote {DOC.relative_to(ROOT)} ({SECTION})")
     return 0
 

@@ -28,6 +28,7 @@ import scipy
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import staffing  # noqa: E402
+from bench._docs import write_section  # noqa: E402
 
 QUEUES, INTERVALS, INTERVAL_S = 100, 96, 900.0
 TARGET_SL, THRESHOLD_S, PATIENCE_S = 0.8, 20.0, 120.0
@@ -70,22 +71,7 @@ def pyworkforce_required(rate: np.ndarray, aht: np.ndarray) -> np.ndarray:
 
 
 SECTION = "## Staffing engine"
-DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 
-
-def write_section(text: str) -> None:
-    """Replace only our section of docs/benchmarks.md (others edit the rest)."""
-    doc = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    lines = doc.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
-    if start is None:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
-                   len(lines))
-        doc = "".join(lines[:start]) + text + ("\n" + "".join(lines[end:]) if end < len(lines)
-                                                else "")
-    DOC.write_text(doc)
 
 
 def main() -> None:
@@ -138,7 +124,7 @@ def main() -> None:
     text = "\n".join(out) + "\n"
     print(text)
     if "--write" in sys.argv[1:]:
-        write_section(text)
+        write_section(SECTION, text)
 
 
 if __name__ == "__main__":

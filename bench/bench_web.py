@@ -54,7 +54,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import secrets
 import shutil
 import socket
@@ -81,12 +80,12 @@ from adapters.simulate import SimConfig, SimulatedCenter  # noqa: E402
 from app.auth import kiosk  # noqa: E402
 from app.auth.guard import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE  # noqa: E402
 from app.auth.users import UsersFile  # noqa: E402
+from bench._docs import DOC, write_section  # noqa: E402
 from floorboard.config import load_settings  # noqa: E402
 from floorboard.events import Event  # noqa: E402
 from realtime.runner import EngineProcess  # noqa: E402
 from realtime.store import Store  # noqa: E402
 
-DOC = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Web pages under load"
 DEMO_QUEUES = ROOT / "floorboard" / "demo_queues.toml"
 TARGET_RATE = 100  # 500 dashboards / 5 s
@@ -706,15 +705,6 @@ def section(runs: list[Run], *, command: str, duration: int, info: dict[str, Any
     return "\n".join(lines).rstrip() + "\n"
 
 
-def write_section(text: str) -> None:
-    doc = DOC.read_text(encoding="utf-8")  # re-read right before editing: others write here too
-    pattern = re.compile(r"^## Web pages under load\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(doc):
-        doc = pattern.sub(lambda _: text + "\n", doc, count=1)
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    DOC.write_text(doc.rstrip("\n") + "\n", encoding="utf-8")
-
 
 # ----------------------------------------------------------------------------- main
 def parse_args() -> tuple[argparse.Namespace, str]:
@@ -866,7 +856,7 @@ def main() -> int:
     print()
     print(text)
     if not args.no_write:
-        write_section(text)
+        write_section(SECTION, text)
         print(f"updated {DOC.relative_to(ROOT)} ({SECTION})")
     return 0
 
