@@ -190,6 +190,18 @@ def _now_line(fig: go.Figure, label: str | None) -> None:
                        font={"color": MUTED})
 
 
+def _sparse_ticks(labels: Sequence[str], most: int = 16) -> list[str]:
+    """At most ``most`` tick labels: the full hours when there are enough of them (a day of
+    quarter-hours would otherwise print 60 labels on top of each other)."""
+    if len(labels) <= most:
+        return list(labels)
+    hours = [lb for lb in labels if str(lb).endswith(":00")]
+    if 4 <= len(hours) <= most:
+        return hours
+    step = -(-len(labels) // most)
+    return list(labels[::step])
+
+
 def intraday_figure(rows: Sequence[Mapping[str, Any]], *, target: float | None, uirevision: str) -> go.Figure:
     """One queue's day: calls (forecast, reforecast, actual), agents (required, scheduled,
     present now) and projected SL against the target, on one time axis with a now marker."""
@@ -221,7 +233,7 @@ def intraday_figure(rows: Sequence[Mapping[str, Any]], *, target: float | None, 
     fig.update_yaxes(rangemode="tozero", row=1, col=1)
     fig.update_yaxes(rangemode="tozero", row=2, col=1)
     fig.update_yaxes(range=[0, 105], ticksuffix=" %", row=3, col=1)
-    fig.update_xaxes(type="category")
+    fig.update_xaxes(type="category", tickmode="array", tickvals=_sparse_ticks(x))
     _now_line(fig, next((r["label"] for r in rows if r.get("now")), None))
     fig.update_annotations(font={"size": 14, "color": MUTED})
     fig = _base_layout(fig, uirevision, 720)
