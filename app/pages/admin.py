@@ -10,10 +10,10 @@ from typing import Any
 import dash
 from dash import dcc, html
 
-from app.auth import current_gate, current_principal
+from app.auth import current_gate
 from app.auth import kiosk as kiosk_links
 from app.auth.policy import ROLES, SCOPES
-from app.auth.views import csrf_field, signed_in_bar
+from app.auth.views import csrf_field
 from app.pages._nav import nav
 
 dash.register_page(__name__, path="/admin", title="Administration · floorboard", name="Administration", order=91)
@@ -109,7 +109,7 @@ def layout(**_: Any) -> html.Div:
     return html.Div(
         [
             nav(""),
-            html.Div([html.H1("Administration"), signed_in_bar(current_principal(), csrf)], className="page-title"),
+            html.Div([html.H1("Administration")], className="page-title"),
             notice,
             html.Div([_users(csrf), _tokens(csrf), _kiosks(csrf)], className="admin-grid"),
         ],

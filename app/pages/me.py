@@ -12,7 +12,7 @@ from dash import dcc, html
 
 from app.auth import current_principal
 from app.auth.views import signed_in_bar
-from app.pages._layouts import agent_layout
+from app.pages._layouts import agent_layout, is_kiosk
 from app.pages._nav import nav
 from app.presenters.render import empty_state
 
@@ -25,10 +25,10 @@ def layout(agent: Any = None, kiosk: Any = None, **_: Any) -> Any:
     who = current_principal()
     if isinstance(agent, str) and agent and agent != who.agent and who.role in ("supervisor", "manager", "admin"):
         return dcc.Location(id="me-redirect", href=f"/agents/{quote(agent, safe='')}")
-    bar = signed_in_bar(who, session.get("csrf"))
     if not who.agent:
         return html.Div([nav(""), empty_state("No agent is linked to your account",
-                                                 "Ask an administrator to set your agent id."), bar], className="page")
+                                                 "Ask an administrator to set your agent id.")], className="page")
     page = agent_layout(agent=who.agent, kiosk=kiosk)
-    page.children.append(bar)
+    if is_kiosk(kiosk):  # a side panel without the top bar still needs its sign-out button
+        page.children.append(signed_in_bar(who, session.get("csrf")))
     return page

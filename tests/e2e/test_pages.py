@@ -186,7 +186,7 @@ def test_index_links_to_everything(live_factory, open_page):
     expect(page.locator('a[href="/wallboard/front"]')).to_be_visible(timeout=TIMEOUT_MS)
     expect(page.locator('a[href="/queues/support"]')).to_be_visible()
     page.locator(".agent-form input").fill("dev")
-    page.locator(".button").click()
+    page.get_by_role("button", name="Open my day").click()
     expect(page.locator(".agent-head h1")).to_have_text("dev", timeout=TIMEOUT_MS)
     page.goto(f"{live.base_url}/")
     expect(page.locator('a[href="/queues/sales"]')).to_be_visible(timeout=TIMEOUT_MS)
