@@ -27,8 +27,8 @@ from urllib.parse import unquote, urlsplit
 
 import aiomqtt
 
-from adapters._backoff import Backoff
 from adapters.base import EventSink
+from floorboard.backoff import Backoff
 from floorboard.events import Event, InvalidEvent, decode_payload
 
 log = logging.getLogger(__name__)

@@ -74,9 +74,8 @@ def can_see(kind: str, value: str | None) -> bool:
     The access gate (app.auth) has already refused what the caller may not call at all; this
     narrows what a permitted callback returns, e.g. a supervisor's rows to their own teams.
     Outside a request (tools, tests of pure callbacks) there is no caller to narrow for."""
-    from flask import g, has_request_context
+    from flask import has_request_context
 
-    if not has_request_context():
-        return True
-    principal = getattr(g, "floorboard_principal", None)
-    return principal is not None and principal.can_see(kind, value)
+    from app.auth import current_principal
+
+    return current_principal().can_see(kind, value) if has_request_context() else True

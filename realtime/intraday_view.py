@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from staffing.plan import calls_at_risk
 from staffing.reforecast import Reforecast, accuracy
 
 if TYPE_CHECKING:
@@ -75,8 +76,7 @@ def build_views(tb: Timebase, settings: Settings, starts_ms: np.ndarray, past_ac
     acc = accuracy(f_calls, a_calls, np.broadcast_to(closed, f_calls.shape))
     win = slice(now_iv, min(now_iv + max(1, RISK_WINDOW_MS // tb.interval_ms), n_iv))
     target = np.array([c.sl_target for c in cfgs])[:, None]
-    miss = np.nan_to_num(rf.calls[:, win]) * np.maximum(target - np.nan_to_num(sl[:, win], nan=1.0), 0.0)
-    risk = miss.sum(axis=1)
+    risk = calls_at_risk(rf.calls[:, win], sl[:, win], target)
     nxt = {"sl": _col2(sl[:, win], 4), "calls": _col2(rf.calls[:, win], 1), "gap": _col2(full(plan.gap)[:, win], 2)}
     now_cols = {"required": _col2(full(plan.required)[:, now_iv:now_iv + 1], 2),
                 "scheduled": _col2(full(sched)[:, now_iv:now_iv + 1], 2), "projected_sl": _col2(sl[:, now_iv:now_iv + 1], 4)}

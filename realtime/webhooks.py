@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from floorboard.backoff import jittered_delay_s
+
 log = logging.getLogger(__name__)
 
 # (ok, error, may retry)
@@ -167,8 +169,7 @@ class WebhookDispatcher:
     def backoff(self, attempt: int) -> float:
         """Seconds before retry ``attempt`` (1, 2, …): doubling from ``backoff_s``, capped, with
         jitter in [½, 1] of it so that many failed deliveries do not retry in step."""
-        base = min(self.max_backoff_s, self.backoff_s * 2 ** (attempt - 1))
-        return base * (0.5 + self._rng.random() / 2)
+        return jittered_delay_s(attempt - 1, self.backoff_s, self.max_backoff_s, 2.0, self._rng.uniform)
 
     def _next(self) -> _Delivery | None:
         with self._cond:

@@ -380,3 +380,15 @@ def what_if(calls: Any, aht_s: Any, agents: Any, *, queue: int, start_iv: int, e
     after = staffing_plan(after_c, row_h, after_n, **kw)
     return WhatIf(queue=queue, start_iv=start_iv, end_iv=end_iv, agents_delta=agents_delta,
                   volume_multiplier=volume_multiplier, before=before, after=after)
+
+
+def calls_at_risk(calls: Any, service_level: Any, target_sl: Any) -> np.ndarray:
+    """Calls expected to miss the target, summed over the last axis:
+    ``Σ calls × max(target − projected SL, 0)``.
+
+    A cell with no projection (NaN service level: no calls, or no agents figure) counts as on
+    target; missing calls count as none. ``target_sl`` broadcasts (one per queue: shape (Q, 1)).
+    """
+    calls = np.nan_to_num(np.asarray(calls, dtype=float))
+    sl = np.nan_to_num(np.asarray(service_level, dtype=float), nan=1.0)
+    return (calls * np.maximum(np.asarray(target_sl, dtype=float) - sl, 0.0)).sum(axis=-1)

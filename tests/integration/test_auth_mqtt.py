@@ -18,9 +18,9 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
-from adapters._backoff import Backoff
 from adapters.base import ListSink
 from adapters.mqtt import MqttAdapter, publish_events
+from floorboard.backoff import Backoff
 from floorboard.events import Event
 
 pytestmark = pytest.mark.integration

@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 import aiomqtt
 import pytest
 
-from adapters._backoff import Backoff
 from adapters.base import ListSink
 from adapters.mqtt import MqttAdapter, parse_mqtt_url, publish_events, split_payload
+from floorboard.backoff import Backoff
 from floorboard.events import Event
 
 pytestmark = pytest.mark.integration

@@ -11,9 +11,11 @@ ROOT = Path(__file__).resolve().parents[2]
 OURS = {"app", "realtime", "staffing", "adapters", "floorboard"}
 ALLOWED = {
     "staffing": {"staffing"},
-    "adapters": {"adapters", "floorboard.events"},
-    # The CSV import formats, like the event format, are an interface every layer may parse.
-    "realtime": {"realtime", "staffing", "floorboard.config", "floorboard.events", "floorboard.imports"},
+    "adapters": {"adapters", "floorboard.events", "floorboard.backoff"},
+    # The CSV import formats, like the event format, are an interface every layer may parse;
+    # the retry rule is shared by adapters and webhooks.
+    "realtime": {"realtime", "staffing", "floorboard.config", "floorboard.events", "floorboard.imports",
+                 "floorboard.backoff"},
     "app": {"app", "realtime", "staffing", "floorboard.config", "floorboard.imports"},
 }
 

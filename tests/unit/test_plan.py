@@ -214,3 +214,11 @@ def test_plan_for_the_known_schedule_equals_the_engine():
     assert plan.required[1] == pytest.approx(np.full(24, req_a))
     assert plan.gap[0, 9] == pytest.approx(1.75 - req_c)
     assert plan.gap[0, 0] == -req_c  # nobody scheduled on claims at midnight
+
+
+def test_calls_at_risk_by_hand():
+    from staffing.plan import calls_at_risk
+
+    # Target 80 %: 20 calls at 60 % miss 4; 10 calls at 90 % miss none; no projection counts as on target.
+    risk = calls_at_risk([[20.0, 10.0, 5.0], [np.nan, 8.0, 0.0]], [[0.6, 0.9, np.nan], [0.1, 0.5, np.nan]], [[0.8], [0.8]])
+    assert risk.tolist() == pytest.approx([4.0, 2.4])

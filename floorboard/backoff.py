@@ -1,9 +1,19 @@
-"""Jittered exponential backoff for adapters that reconnect to a source."""
+"""Jittered exponential backoff: one rule for everything that retries (adapters reconnecting to
+a source, webhook deliveries)."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
+
+
+def jittered_delay_s(
+    failures: int, initial_s: float, maximum_s: float, factor: float, uniform: Callable[[float, float], float]
+) -> float:
+    """The delay after ``failures`` failures (0 for the first retry): drawn uniformly from
+    ``[d/2, d]`` with ``d = min(maximum_s, initial_s * factor**failures)`` ("equal jitter")."""
+    ceiling = min(maximum_s, initial_s * factor ** min(failures, 64))
+    return uniform(ceiling / 2, ceiling)
 
 
 class Backoff:
@@ -32,9 +42,9 @@ class Backoff:
 
     def next_delay_s(self) -> float:
         """The delay before the next attempt; counts one more failure."""
-        ceiling = min(self.maximum_s, self.initial_s * self.factor ** min(self.failures, 64))
+        delay = jittered_delay_s(self.failures, self.initial_s, self.maximum_s, self.factor, self._uniform)
         self.failures += 1
-        return self._uniform(ceiling / 2, ceiling)
+        return delay
 
     def reset(self) -> None:
         self.failures = 0
