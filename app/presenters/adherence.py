@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from app.presenters import format as fmt
+from staffing.adherence import adherence_ratio, conformance_ratio
 
 # How the two judgements read on screen: an icon and a word, never colour alone.
 SEVERITY = {
@@ -87,9 +88,9 @@ def _sum_teams(teams: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     """Floor figures over some teams: sums of seconds, then the ratios (never a mean of %)."""
     total = {k: sum(t.get(k) or 0.0 for t in teams.values())
              for k in ("agents", "scheduled_s", "out_beyond_grace_s", "scheduled_on_queue_s", "worked_on_queue_s")}
-    total["adherence_pct"] = 1 - total["out_beyond_grace_s"] / total["scheduled_s"] if total["scheduled_s"] else None
-    total["conformance_pct"] = (total["worked_on_queue_s"] / total["scheduled_on_queue_s"]
-                                if total["scheduled_on_queue_s"] else None)
+    # The one definition of both ratios (NaN where nothing was scheduled: shown as "—").
+    total["adherence_pct"] = float(adherence_ratio(total["scheduled_s"], total["out_beyond_grace_s"]))
+    total["conformance_pct"] = float(conformance_ratio(total["worked_on_queue_s"], total["scheduled_on_queue_s"]))
     return total
 
 

@@ -86,3 +86,15 @@ def test_self_view_warns_when_out_of_adherence():
     assert model["segments"][0]["now"] and not model["segments"][1]["now"]
     assert agent_adherence_model({**own, "severity": None}, now_ms=NOW, tz=TZ)["warning"] is None
     assert agent_adherence_model(None, now_ms=NOW, tz=TZ)["kind"] == "empty"
+
+
+def test_a_supervisor_sees_their_teams_only_with_totals_summed_from_seconds():
+    teams = {"red": {"agents": 2, "scheduled_s": 1000, "out_beyond_grace_s": 100, "scheduled_on_queue_s": 800,
+                     "worked_on_queue_s": 760, "adherence_pct": 0.9, "conformance_pct": 0.95, "out_now": 1},
+             "blue": {"agents": 1, "scheduled_s": 3000, "out_beyond_grace_s": 0, "scheduled_on_queue_s": 3000,
+                      "worked_on_queue_s": 3000, "adherence_pct": 1.0, "conformance_pct": 1.0, "out_now": 1}}
+    view = {**VIEW, "teams": teams}
+    model = adherence_model(view, [], team=None, now_ms=NOW, tz=TZ,
+                            can_see=lambda kind, value: value in ("red", "ann"))
+    assert [r["agent"] for r in model["rows"]] == ["ann"] and [t["team"] for t in model["teams"]] == ["red"]
+    assert model["stats"][2]["value"] == "90.0\u202f%"  # red alone: 1 − 100 / 1,000, not the floor's figure
