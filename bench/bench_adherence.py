@@ -337,7 +337,8 @@ def run_on(args: argparse.Namespace, url: str, *, dedicated: bool) -> str:
 
         # Steady state: where the time goes, by wrapping the component's steps.
         parts: dict[str, list[float]] = {}
-        for name in ("_refresh", "_catch_up", "_exceptions", "_teams", "_entries", "_write"):
+        for name in ("_refresh", "_changed", "_send_read", "_catch_up", "_exceptions", "_teams", "_entries",
+                     "_send_write", "wait"):
             original = getattr(adherence, name)
 
             def wrapper(*a: Any, _o: Callable[..., Any] = original, _n: str = name) -> Any:
@@ -397,9 +398,11 @@ def report(args: argparse.Namespace, r: dict[str, Any]) -> str:
     folded = statistics.median(x.folded for x in results)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    names = {"_refresh": "schedule and roster versions", "_catch_up": "detect changes, read new timeline entries, fold",
-             "_exceptions": "exceptions: impact, rows, ranking", "_teams": "team and total figures",
-             "_entries": "changed agent entries (JSON)", "_write": "write view + entries (1 transaction)"}
+    names = {"_refresh": "schedule and roster versions", "_changed": "detect changes",
+             "_send_read": "send the read of new timeline entries",
+             "_catch_up": "read the reply (Redis's time), fold", "_exceptions": "exceptions: impact, rows, ranking",
+             "_teams": "team and total figures", "_entries": "changed agent entries (JSON)",
+             "_send_write": "send view + entries (1 transaction)", "wait": "read the write's reply"}
     lines = [
         SECTION,
         "",

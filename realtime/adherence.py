@@ -1,16 +1,19 @@
 """Live adherence in the engine tick, and the reads the pages and the API use.
 
-:class:`LiveAdherence` runs in the engine process. Each tick it
+:class:`LiveAdherence` runs in the engine process, in two halves around the engine's build of
+the snapshot (``begin`` sends its read, ``finish`` reads it). Each tick it
 
 1. keeps today's and yesterday's parsed schedules (yesterday's for shifts crossing midnight)
    and the roster, re-read only when their versions move;
 2. folds into each agent's day only what is new: for agents whose live state changed it reads
-   the timeline entries it has not seen yet (one pipelined round trip, one Lua call per 2,000
-   agents); an agent whose schedule changed, a new day or a fresh engine re-reads the whole day;
+   the timeline entries it has not seen yet (one round trip, one Lua call per 2,000 agents,
+   sent early and read late: realtime/deferred.py); an agent whose schedule changed, a new day
+   or a fresh engine re-reads the whole day;
 3. evaluates every agent at ``now_ms`` with :func:`staffing.adherence.evaluate` (vectorised:
    the running state's time is added arithmetically, not folded);
 4. writes the page's view (exceptions ranked by impact, teams, totals) as one JSON key, and each
-   agent's own entry into a hash, only for agents whose entry changed.
+   agent's own entry into a hash, only for agents whose entry changed (sent; the engine reads
+   the reply with ``wait`` at the end of its tick).
 
 Definitions and settings: docs/adherence.md. Agents with no schedule today are not evaluated.
 """
@@ -20,12 +23,15 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import orjson
 
 from floorboard.config import AdherenceConfig
+from realtime.deferred import Deferred, DeferredScripts
 from realtime.live import AgentLive
 from realtime.schedules import read_roster, read_schedule_day, roster_version, schedule_versions
 from staffing.adherence import (
@@ -114,6 +120,18 @@ class AdherenceResult:
 
 
 @dataclass(slots=True)
+class AdherenceTick:
+    """One tick between :meth:`LiveAdherence.begin` and :meth:`LiveAdherence.finish`."""
+
+    d: _Day
+    now_ms: int
+    incremental: list[int] = field(default_factory=list)  # rows whose new changes are read
+    stale: list[int] = field(default_factory=list)  # rows whose whole day is read
+    read: DeferredScripts | None = None  # the timelines' read, sent
+    written: Deferred | None = None  # the view's and entries' write, sent
+
+
+@dataclass(slots=True)
 class _Day:
     """Everything kept between ticks for one local day's evaluation."""
 
@@ -130,7 +148,7 @@ class _Day:
     seen: list[tuple[Any, ...] | None]  # (state, reason, since_ms) last seen in the live cache
     stale: set[int]  # rows whose whole day must be read again
     pending: set[int] = field(default_factory=set)  # rows with entries stamped after the last tick
-    segments_json: list[str] = field(default_factory=list)
+    segments_json: list[bytes] = field(default_factory=list)
     team_idx: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     teams: list[str] = field(default_factory=list)  # team names, sorted: team_idx points here
     labels: list[str] = field(default_factory=list)  # each agent's display name
@@ -162,6 +180,12 @@ def _relevant(today: Mapping[str, list[Segment]], yesterday: Mapping[str, list[S
         before, start = out.get(agent, ([], day_start_ms))
         out[agent] = (before + list(segs), start)
     return out
+
+
+def _parsed(replies: list[str | bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """Entry counts per key and the entries, from every chunk's reply."""
+    parsed = [_parse_reply(r) for r in replies]
+    return np.concatenate([p[0] for p in parsed]), np.concatenate([p[1] for p in parsed])
 
 
 def _parse_reply(reply: str | bytes) -> tuple[np.ndarray, np.ndarray]:
@@ -196,20 +220,68 @@ class LiveAdherence:
     # ------------------------------------------------------------------ tick
     def tick(self, agents: Sequence[AgentLive], queue_blocks: Sequence[Mapping[str, Any]], now_ms: int) -> AdherenceResult:
         """Evaluate every scheduled agent at ``now_ms`` and write the view and changed entries."""
+        begun = self.begin(agents, now_ms)
+        result = self.finish(begun, queue_blocks)
+        self.wait(begun)
+        return result
+
+    def begin(self, agents: Sequence[AgentLive], now_ms: int,
+              changed: Sequence[AgentLive] | None = None) -> AdherenceTick:
+        """The tick's first half: find what changed and send the read of it, whose replies
+        :meth:`finish` reads (the engine builds the snapshot meanwhile). ``changed``: the
+        agents whose objects are new since the last tick (None: look at every agent)."""
         d = self._refresh(now_ms)
+        begun = AdherenceTick(d, now_ms)
+        if d.agents:
+            begun.incremental, begun.stale = self._changed(d, agents, changed)
+            keys, starts = self._read_keys(d, begun.incremental, begun.stale)
+            if keys:
+                begun.read = self._send_read(keys, starts)
+        return begun
+
+    def finish(self, begun: AdherenceTick, queue_blocks: Sequence[Mapping[str, Any]]) -> AdherenceResult:
+        """The tick's second half: fold what was read, evaluate, send the writes (their replies
+        are read by :meth:`wait`)."""
+        d, now_ms = begun.d, begun.now_ms
         result = AdherenceResult(day=d.day, generated_ms=now_ms)
         if not d.agents:
             self._write_empty()
             return result
-        result.folded, result.recomputed = self._catch_up(d, agents, now_ms)
+        result.folded, result.recomputed = self._catch_up(d, begun, now_ms)
         ev = evaluate(self.rules, d.sched, d.fold, now_ms, d.day_start_ms)
         result.evaluated = len(d.agents)
         result.exceptions = self._exceptions(d, ev, queue_blocks)
         result.teams, result.totals = self._teams(d, ev)
         entries, removed = self._entries(d, ev)
         result.agents_written = len(entries)
-        self._write(result, entries, removed)
+        begun.written = self._send_write(result, entries, removed)
         return result
+
+    def wait(self, begun: AdherenceTick) -> None:
+        """Read the replies of the tick's writes. If they failed, the next tick writes every
+        entry again (what was written is not known)."""
+        if begun.written is None:
+            return
+        try:
+            begun.written.result()
+        except BaseException:
+            self.forget_writes()
+            raise
+
+    def discard(self, begun: AdherenceTick) -> None:
+        """A tick that failed half way: read whatever it sent, forget what it may have written."""
+        for sent in (begun.read, begun.written):
+            if sent is not None:
+                with suppress(Exception):
+                    sent.result()
+        if begun.written is not None:
+            self.forget_writes()
+
+    def forget_writes(self) -> None:
+        """Write the whole view and every entry again next tick."""
+        self._fresh = True
+        if self._state is not None:
+            self._state.written = None
 
     # ------------------------------------------------------------------ schedules and roster
     def _refresh(self, now_ms: int) -> _Day:
@@ -268,8 +340,8 @@ class LiveAdherence:
                     new.seen[i] = old.seen[j]
                 new.pending = {i for i, j in keep if j in old.pending}
                 new.stale -= set(rows.tolist())
-        new.segments_json = [json.dumps([{"activity": s.activity, "start_ms": s.start_ms, "end_ms": s.end_ms}
-                                         for s in segs], separators=(",", ":")) for segs in segments]
+        new.segments_json = [orjson.dumps([{"activity": s.activity, "start_ms": s.start_ms, "end_ms": s.end_ms}
+                                           for s in segs]) for segs in segments]
         new.today_keys = [self.store.keys.agent_timeline(a, day) for a in agents]
         new.row = {a: i for i, a in enumerate(agents)}
         self._state = new
@@ -295,32 +367,56 @@ class LiveAdherence:
         d.team_idx = np.array([index[t] for t in d.team_names], np.int64)
 
     # ------------------------------------------------------------------ folding state changes
-    def _catch_up(self, d: _Day, agents: Sequence[AgentLive], now_ms: int) -> tuple[int, int]:
-        """Fold in every change up to ``now_ms``; returns (agents folded, agents re-read whole)."""
+    def _changed(self, d: _Day, agents: Sequence[AgentLive],
+                 changed: Sequence[AgentLive] | None) -> tuple[list[int], list[int]]:
+        """Take this tick's live state; the rows to read incrementally and the rows to read whole."""
         row = d.row
-        lives: list[AgentLive | None] = [None] * len(d.agents)
-        seen: list[tuple[Any, ...] | None] = [None] * len(d.agents)
-        for a in agents:
-            i = row.get(a.id)
-            if i is not None:
-                lives[i] = a
-                seen[i] = (a.state, a.reason, a.since_ms)
-        d.live_rows = lives
-        changed = {i for i, (now, before) in enumerate(zip(seen, d.seen, strict=True)) if now != before}
-        d.seen = seen
+        rows: set[int] = set()
+        if changed is None or len(d.live_rows) != len(d.agents):
+            # Every agent (a first look at this day, or any may have changed): an agent absent
+            # from the live state is seen as None.
+            lives: list[AgentLive | None] = [None] * len(d.agents)
+            seen: list[tuple[Any, ...] | None] = [None] * len(d.agents)
+            for a in agents:
+                i = row.get(a.id)
+                if i is not None:
+                    lives[i] = a
+                    seen[i] = (a.state, a.reason, a.since_ms)
+            rows = {i for i, (now, before) in enumerate(zip(seen, d.seen, strict=True)) if now != before}
+            d.live_rows, d.seen = lives, seen
+        else:
+            # Only the agents read again this tick: the others keep their objects.
+            for a in changed:
+                i = row.get(a.id)
+                if i is not None:
+                    d.live_rows[i] = a
+                    now = (a.state, a.reason, a.since_ms)
+                    if now != d.seen[i]:
+                        d.seen[i] = now
+                        rows.add(i)
         stale = sorted(d.stale)
-        incremental = sorted((changed | d.pending) - d.stale)
+        incremental = sorted((rows | d.pending) - d.stale)
         d.pending = set()
-        again = self._read_and_fold(d, incremental, stale, now_ms)
-        if again:
-            # Rare: a change older than what was folded (one that landed in yesterday's timeline
-            # after midnight). Those agents read their whole day once more.
-            self._read_and_fold(d, [], sorted(again), now_ms)
+        return incremental, stale
+
+    def _catch_up(self, d: _Day, begun: AdherenceTick, now_ms: int) -> tuple[int, int]:
+        """Fold in every change up to ``now_ms``; returns (agents folded, agents re-read whole)."""
+        incremental, stale = begun.incremental, begun.stale
+        if begun.read is not None:
+            counts, entries = _parsed(begun.read.result())
+            again = self._fold_read(d, incremental, stale, counts, entries, now_ms)
+            if again:
+                # Rare: a change older than what was folded (one that landed in yesterday's
+                # timeline after midnight). Those agents read their whole day once more.
+                keys, starts = self._read_keys(d, [], sorted(again))
+                self._fold_read(d, [], sorted(again), *self._read(keys, starts), now_ms)
+        else:
+            again = set()
         d.stale = set()
         return len(incremental), len(stale) + len(again)
 
-    def _read_and_fold(self, d: _Day, incremental: list[int],
-                       stale: list[int], now_ms: int) -> set[int]:
+    def _read_keys(self, d: _Day, incremental: list[int], stale: list[int]) -> tuple[list[str], list[int]]:
+        """The timeline keys to read and the index to read each from."""
         k = self.store.keys
         today, yesterday, before = d.days
         keys: list[str] = []
@@ -333,9 +429,10 @@ class LiveAdherence:
             # then today's: the state where the fold starts and every change after it.
             keys += [k.agent_timeline(agent, before), k.agent_timeline(agent, yesterday), k.agent_timeline(agent, today)]
             starts += [-1, 0 if d.crossing[i] else -1, 0]
-        if not keys:
-            return set()
-        counts, entries = self._read(keys, starts)
+        return keys, starts
+
+    def _fold_read(self, d: _Day, incremental: list[int], stale: list[int], counts: np.ndarray,
+                   entries: np.ndarray, now_ms: int) -> set[int]:
         n_inc = len(incremental)
         inc_entries = int(counts[:n_inc].sum())
         again = self._fold_incremental(d, np.array(incremental, np.int64), counts[:n_inc],
@@ -343,13 +440,14 @@ class LiveAdherence:
         self._fold_full(d, np.array(stale, np.int64), counts[n_inc:], entries[inc_entries:], now_ms)
         return again
 
+    def _send_read(self, keys: list[str], starts: list[int]) -> DeferredScripts:
+        return DeferredScripts(self._script, [
+            (keys[lo : lo + READ_CHUNK], [*self._script_args, ",".join(map(str, starts[lo : lo + READ_CHUNK]))])
+            for lo in range(0, len(keys), READ_CHUNK)
+        ])
+
     def _read(self, keys: list[str], starts: list[int]) -> tuple[np.ndarray, np.ndarray]:
-        pipe = self.store.r.pipeline(transaction=False)
-        for lo in range(0, len(keys), READ_CHUNK):
-            self._script(keys=keys[lo : lo + READ_CHUNK],
-                         args=[*self._script_args, ",".join(map(str, starts[lo : lo + READ_CHUNK]))], client=pipe)
-        parsed = [_parse_reply(r) for r in pipe.execute()]
-        return np.concatenate([p[0] for p in parsed]), np.concatenate([p[1] for p in parsed])
+        return _parsed(self._send_read(keys, starts).result())
 
     def _live_arrays(self, d: _Day, rows: np.ndarray) -> np.ndarray:
         """Per row: live state code, reason code, since_ms (−1: no live state)."""
@@ -510,7 +608,7 @@ class LiveAdherence:
         teams = {name: row(*values) for name, *values in zip(d.teams, *(f.tolist() for f in fields), strict=True)}
         return teams, row(*(int(f.sum()) for f in fields))
 
-    def _entries(self, d: _Day, ev: LiveEval) -> tuple[dict[str, str], list[str]]:
+    def _entries(self, d: _Day, ev: LiveEval) -> tuple[dict[str, bytes], list[str]]:
         """The agent hash's entries that changed since last written (all after a rebuild)."""
         scale = 10**PCT_DECIMALS
         out = ev.out
@@ -565,24 +663,29 @@ class LiveAdherence:
                 "conformance_pct": None if conf != conf else conf / scale,
             }
             # The day's segments are serialised once per schedule version and spliced in.
-            entries[agent] = json.dumps(body, separators=(",", ":"))[:-1] + ',"segments":' + d.segments_json[i] + "}"
+            # orjson: a tenth of the stdlib's time, and thousands of entries change in a busy tick.
+            entries[agent] = orjson.dumps(body)[:-1] + b',"segments":' + d.segments_json[i] + b"}"
         return entries, removed
 
     # ------------------------------------------------------------------ writes
-    def _write(self, result: AdherenceResult, entries: dict[str, str], removed: list[str]) -> None:
+    def _send_write(self, result: AdherenceResult, entries: dict[str, bytes], removed: list[str]) -> Deferred:
         k = self.store.keys
-        pipe = self.store.r.pipeline(transaction=True)
+        cmds: list[tuple[Any, ...]] = [("MULTI",)]
         if self._fresh:
             # Agents a previous engine wrote may have no schedule any more.
-            pipe.delete(k.adherence_agents)
-        pipe.set(k.adherence_view, json.dumps(result.view(), separators=(",", ":"), allow_nan=False))
+            cmds.append(("DEL", k.adherence_agents))
+        # orjson writes a non-finite float as null: the view always stays valid JSON.
+        cmds.append(("SET", k.adherence_view, orjson.dumps(result.view())))
         if entries:
-            pipe.hset(k.adherence_agents, mapping=entries)
+            cmds.append(("HSET", k.adherence_agents, *(x for pair in entries.items() for x in pair)))
         if removed:
-            pipe.hdel(k.adherence_agents, *removed)
-        pipe.execute()
+            cmds.append(("HDEL", k.adherence_agents, *removed))
+        cmds.append(("EXEC",))
+        sent = Deferred(self.store.r, cmds)
+        # As if written; should the write fail, wait() makes the next tick write everything.
         self._in_hash = (set() if self._fresh else self._in_hash.difference(removed)) | entries.keys()
         self._fresh = False
+        return sent
 
     def _write_empty(self) -> None:
         """No agent has a schedule: no view, so the pages say how to get one."""

@@ -1,9 +1,11 @@
 """The engine tick: raw live state in Redis → one metrics snapshot for every queue.
 
-The tick reads everything it needs in a few pipelined round trips, computes KPIs with the pure
-functions of :mod:`staffing`, adds the Erlang projection for the current interval, and writes
-the snapshot, the per-queue details and a TTL'd heartbeat. Time is passed in (``now_ms``),
-never read deep inside, so a test can tick at any instant.
+The tick reads everything it needs in a few round trips, computes KPIs with the pure functions
+of :mod:`staffing`, adds the Erlang projection for the current interval, and writes the
+snapshot, the per-queue details and a TTL'd heartbeat; round trips it need not wait for at once
+are sent early and read late (realtime/deferred.py), so Redis works while this process
+computes. Time is passed in (``now_ms``), never read deep inside, so a test can tick at any
+instant.
 
 Per-queue agent figures (counts by state, occupancy, team medians) come from the agent table
 (:class:`realtime.live.AgentTable`): numpy columns refreshed only for the agents that changed,
@@ -12,17 +14,21 @@ summed per queue with ``np.bincount`` over the queue-membership index.
 
 from __future__ import annotations
 
+import gc
 import logging
+import time
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import orjson
 
 from floorboard.config import QueueConfig
 from realtime.adherence import LiveAdherence
 from realtime.alerts import AlertsComponent
-from realtime.live import STATE_NAMES, AgentCache, AgentTable, LiveState, QueueLive
-from realtime.projection import project_queues
+from realtime.live import DAY_COL, STATE_NAMES, AgentCache, AgentTable, LiveState, QueueLive
+from realtime.projection import RequiredAgents, project_queues
 from realtime.store import Store
 from staffing import kpis
 
@@ -34,7 +40,7 @@ MEDIAN_EVERY_MS = 10_000
 
 AGENT_STATE_ORDER = STATE_NAMES  # available, on_call, acw, aux
 # The team-median KPIs, in the order staffing.kpis.agent_kpis gives them.
-_MEDIAN_KEYS = tuple(kpis.agent_kpis({}, 0.0, 0.0))
+_MEDIAN_KEYS = kpis.AGENT_KPI_KEYS
 
 
 @dataclass(slots=True)
@@ -53,7 +59,39 @@ class _QueueAgents:
         return out
 
 
+# Member order on the queue page by state code (realtime.live.STATE_CODES; 0, not logged in,
+# is never listed): aux, ACW, on a call, available.
+_RANK_OF_CODE = np.array([4, 3, 2, 1, 0])
+
 _NO_AGENTS = _QueueAgents([0, 0, 0, 0], {}, (0.0, 0.0), (0.0, 0.0))
+
+
+# Young-generation collections: every this many allocations instead of CPython's 700.
+GC_YOUNG_THRESHOLD = 50_000
+
+
+def tune_gc() -> None:
+    """Garbage-collector settings for a process that ticks (call after its first tick).
+
+    The engine keeps a large long-lived heap (every agent, schedules, member lists) and a tick
+    allocates a few hundred thousand short-lived objects. With CPython's default thresholds the
+    collector ran a young collection every 700 allocations and, every so often, a full one over
+    the whole heap: 20–40 ms of a tick, its slowest ticks, and more as the day went on. What
+    exists after the first tick is frozen (never scanned again; it is freed as usual when
+    dropped), young collections run every 50,000 allocations, and the process collects fully
+    between ticks (:func:`collect_garbage`), where a collection costs no tick anything.
+    """
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
+
+
+def collect_garbage() -> float:
+    """A full collection, run between ticks; returns its milliseconds (a few: the long-lived
+    heap is frozen)."""
+    started = time.perf_counter()
+    gc.collect()
+    return (time.perf_counter() - started) * 1000
 
 
 class Engine:
@@ -68,10 +106,12 @@ class Engine:
         self._medians: dict[str, dict[str, float | None]] = {}
         self._medians_ms: int | None = None
         self._members: dict[str, list[dict[str, Any]]] = {}
-        self._written: dict[str, dict[str, Any]] = {}
+        self._members_json: dict[str, bytes] = {}  # each queue's member list as JSON
+        self._written: dict[str, bytes] = {}
         # Each queue's config as the snapshot shows it: settings are fixed for the process's
         # life, and building 500 of these dicts from the dataclass cost ~13 ms a tick.
         self._config_dicts: dict[str, dict[str, Any]] = {}
+        self._required = RequiredAgents()  # each queue's required agents, refreshed in turn
         # Adherence needs the queue blocks' projections (impact is judged from each queue's
         # gap); alerts need adherence's exceptions. Both run after the snapshot is built.
         self.adherence = LiveAdherence(store)
@@ -82,7 +122,7 @@ class Engine:
         """Per queue of ``live.queues``: its staffed agents' figures (and member lists and,
         with ``with_medians``, team medians kept on the engine)."""
         t = self.table
-        t.refresh(live.agents, [q.id for q in live.queues], live.interval_start_ms)
+        t.refresh(live.agents, [q.id for q in live.queues], live.interval_start_ms, live.changed)
         nq, n = len(live.queues), t.size
         state = t.state[:n]
         occ = t.occupancy_ms(now_ms, live.day_start_ms)
@@ -96,7 +136,7 @@ class Engine:
         aux_reasons: list[dict[str, int]] = [{} for _ in range(nq)]
         for cell in np.flatnonzero(by_reason).tolist():
             aux_reasons[cell // n_reasons][t.reasons[cell % n_reasons]] = int(by_reason[cell])
-        self._update_members(live)
+        self._update_members(live, now_ms)
         if with_medians:
             self._update_medians(live, occ, rows, qs)
         return [
@@ -104,29 +144,45 @@ class Engine:
             for j in range(nq)
         ]
 
-    def _update_members(self, live: LiveState) -> None:
-        """Rebuild the member list of each queue whose members changed (in table row order;
-        sorted only when written)."""
+    def _update_members(self, live: LiveState, now_ms: int) -> None:
+        """Rebuild the member list of each queue whose members changed, in the order the queue
+        page shows them: the longest in aux first (who a supervisor asks about), then ACW, on a
+        call, available, each longest in state first, ties by agent id so a list is always
+        written the same way. One lexsort over every queue's members, not a sort per queue."""
         t = self.table
         changed = t.changed_queues
-        members = t.members
+        if changed is not None and not changed and len(self._members) == len(live.queues):
+            return
+        n = t.size
+        state = t.state[:n]
+        logged = state[t.member_row] > 0
+        rows, qs = t.member_row[logged], t.member_queue[logged]
+        since = t.since[:n]
+        since_key = np.where(np.isnan(since) | (since == 0), float(now_ms), since)
+        order = np.lexsort((t.id_ranks()[rows], since_key[rows], _RANK_OF_CODE[state[rows]], qs))
+        rows = rows[order]
+        bounds = np.searchsorted(qs[order], np.arange(len(live.queues) + 1)).tolist()
+        members, member_json = t.members, t.member_json
         for j, q in enumerate(live.queues):
             if changed is not None and q.id not in changed and q.id in self._members:
                 continue
-            rows = t.member_row[t.queue_start[j] : t.queue_start[j + 1]].tolist()
-            self._members[q.id] = [m for m in (members[r] for r in rows) if m is not None]
+            queue_rows = rows[bounds[j] : bounds[j + 1]].tolist()
+            self._members[q.id] = [members[r] for r in queue_rows]
+            self._members_json[q.id] = b"[" + b",".join([member_json[r] for r in queue_rows]) + b"]"  # type: ignore[misc]
 
     def _update_medians(self, live: LiveState, occ: np.ndarray, rows: np.ndarray, qs: np.ndarray) -> None:
         """Each queue's team median of the day's agent KPIs (staffing.kpis.agent_kpis), over its
         logged-in agents: exactly ``kpis.median_by_key``, vectorised over queues."""
         t = self.table
         staffed_rows = np.unique(rows)
-        objs, day_ms = t.objs, occ[staffed_rows, 2:4].tolist()
+        day = t.day[staffed_rows]
+
+        def col(field: str) -> np.ndarray:
+            return day[:, DAY_COL[field]]
+
         # One row of KPIs per staffed agent (None → NaN), then rows of member → agent row.
-        values = np.array(
-            [list(kpis.agent_kpis(objs[row].day, hd, ad).values()) for row, (hd, ad) in zip(staffed_rows.tolist(), day_ms, strict=True)],
-            dtype=float,
-        ).reshape(len(staffed_rows), len(_MEDIAN_KEYS))
+        values = kpis.agent_kpi_columns(col("handled"), col("talk_ms"), col("hold_ms"), col("s:acw"), col("missed"),
+                                        col("transfers"), occ[staffed_rows, 2], occ[staffed_rows, 3])
         at = np.searchsorted(staffed_rows, rows)
         nq = len(live.queues)
         medians = np.full((nq, len(_MEDIAN_KEYS)), np.nan)
@@ -187,7 +243,7 @@ class Engine:
         if with_medians:
             self._medians_ms = now_ms
         blocks = [self._queue_block(q, qa, now_ms) for q, qa in zip(live.queues, by_queue, strict=True)]
-        project_queues(blocks, live, self.settings.interval_s, now_ms)
+        project_queues(blocks, live, self.settings.interval_s, now_ms, self._required)
         details = {
             q.id: {
                 "agents": self._members.get(q.id, []),  # sorted when written (see tick)
@@ -209,29 +265,52 @@ class Engine:
         return snapshot, details
 
     def tick(self, now_ms: int) -> dict[str, Any]:
-        """Read (only what changed), compute, write (only details that changed)."""
-        live = self.store.fetch_live(now_ms, self.agents)
-        snapshot, details = self.build(live, now_ms)
-        changed = {q: d for q, d in details.items() if self._written.get(q) != d}
-        self._written.update(changed)
-        # Sorting only what is written: the longest in aux first, for the queue page.
-        ordered = {q: {**d, "agents": sorted(d["agents"], key=lambda m: _member_order(m, now_ms))} for q, d in changed.items()}
-        self.store.write_snapshot(snapshot, ordered, now_ms)
-        adherence = self.adherence.tick(live.agents, snapshot["queues"], now_ms)
-        if self.alerts is not None:
-            self.alerts.tick(snapshot, adherence.exceptions, now_ms)
+        """Read (only what changed), compute, write (only details that changed).
+
+        Round trips whose replies are not needed at once are sent early and read late
+        (realtime.deferred), so Redis, on its own core, works while this process computes: the
+        adherence timelines are read while the snapshot is built, the snapshot is written while
+        adherence is evaluated. The tick returns when every write is done.
+        """
+        live = self.store.fetch_live(now_ms, self.agents, on_agents=self.table.take)
+        adherence = self.adherence.begin(live.agents, now_ms, changed=live.changed)
+        written = None
+        try:
+            snapshot, details = self.build(live, now_ms)
+            encoded = {q: self._detail_json(q, d) for q, d in details.items()}
+            changed = {q: d for q, d in encoded.items() if self._written.get(q) != d}
+            self._written.update(changed)
+            written = self.store.send_snapshot(snapshot, changed, now_ms)
+            result = self.adherence.finish(adherence, snapshot["queues"])
+            if self.alerts is not None:
+                self.alerts.tick(snapshot, result.exceptions, now_ms)
+        except BaseException:
+            # Read what was sent (a connection with replies unread is never reused), and write
+            # every detail next tick: whether this tick's were written is not known.
+            self.adherence.discard(adherence)
+            if written is not None:
+                with suppress(Exception):
+                    written.result()
+            self._written.clear()
+            raise
+        try:
+            self.adherence.wait(adherence)
+        finally:
+            try:
+                written.result()
+            except BaseException:
+                self._written.clear()
+                raise
         return snapshot
+
+    def _detail_json(self, queue: str, detail: dict[str, Any]) -> bytes:
+        """A queue's detail as written: its members' JSON joined (each serialised once, when
+        the member changed) rather than the whole list serialised every tick."""
+        members = self._members_json.get(queue, b"[]") if detail["agents"] else b"[]"
+        rest = orjson.dumps({k: v for k, v in detail.items() if k != "agents"})
+        return b'{"agents":' + members + (b"}" if rest == b"{}" else b"," + rest[1:])
 
     def close(self) -> None:
         """Stop background work (the alert webhooks' sender)."""
         if self.alerts is not None:
             self.alerts.close()
-
-
-_RANK = {"aux": 0, "acw": 1, "on_call": 2, "available": 3}
-
-
-def _member_order(m: dict[str, Any], now_ms: int) -> tuple[int, float, str]:
-    # The longest in aux first: that is who a supervisor asks about (then by id, so ties are
-    # always written in the same order).
-    return _RANK.get(m["state"], 4), m["since_ms"] or now_ms, m["agent"]

@@ -60,44 +60,55 @@ return v
 # Read many agents in one call: KEYS are (live, interval, day) triples; ARGV the number of live
 # fields, the live fields, the number of interval fields, those fields, then the day fields.
 # One script call with fixed fields instead of three commands per agent, because at 10,000
-# agents the per-command and per-field costs dominate the tick. (On Redis Cluster the keys span
-# slots; see docs/architecture.md.)
+# agents the per-command and per-field costs dominate the tick. The reply is two parts: every
+# agent's live fields in one flat list, and every agent's counters (interval then day fields, as
+# stored, 0 when absent) as one comma-separated string, which the client parses into a numpy
+# array in one call: a nested reply cost Redis a fifth more, converting the counters here
+# (tonumber) cost Redis more than the client pays, and one Python int per counter cost the
+# client more than the whole parse. (On Redis Cluster the keys span slots; see
+# docs/architecture.md.)
 READ_AGENTS = r"""
 local n_live = tonumber(ARGV[1])
 local live_f = {unpack(ARGV, 2, 1 + n_live)}
 local n_iv = tonumber(ARGV[2 + n_live])
 local iv_f = {unpack(ARGV, 3 + n_live, 2 + n_live + n_iv)}
 local day_f = {unpack(ARGV, 3 + n_live + n_iv)}
--- Counters go back as integers (0 when absent): the client then has nothing to convert.
-local function ints(values)
-  for j = 1, #values do values[j] = tonumber(values[j]) or 0 end
-  return values
-end
-local out = {}
+local n_day = #day_f
+local live_out, counts, n, c = {}, {}, 0, 0
 for i = 1, #KEYS, 3 do
-  out[#out + 1] = redis.call('HMGET', KEYS[i], unpack(live_f))
-  out[#out + 1] = ints(redis.call('HMGET', KEYS[i + 1], unpack(iv_f)))
-  out[#out + 1] = ints(redis.call('HMGET', KEYS[i + 2], unpack(day_f)))
+  local live = redis.call('HMGET', KEYS[i], unpack(live_f))
+  for j = 1, n_live do n = n + 1; live_out[n] = live[j] end
+  local iv = redis.call('HMGET', KEYS[i + 1], unpack(iv_f))
+  for j = 1, n_iv do c = c + 1; counts[c] = iv[j] or '0' end
+  local day = redis.call('HMGET', KEYS[i + 2], unpack(day_f))
+  for j = 1, n_day do c = c + 1; counts[c] = day[j] or '0' end
 end
-return out
+return {live_out, table.concat(counts, ',')}
 """
 
-# Read one queue's live state for the tick in one call: the current and previous interval
-# counters, the day counters, and the waiting set (count, the oldest listed, and how many have
-# waited longer than T overall and among those who entered in this interval). KEYS: current
-# interval, previous interval, day, waiting (one queue: one hash slot); ARGV: how many callers
-# to list, the latest entry time that is already beyond T, the current interval's start.
-READ_QUEUE = r"""
-local waiting = KEYS[4]
-return {
-  redis.call('HGETALL', KEYS[1]),
-  redis.call('HGETALL', KEYS[2]),
-  redis.call('HGETALL', KEYS[3]),
-  redis.call('ZCARD', waiting),
-  redis.call('ZRANGE', waiting, 0, tonumber(ARGV[1]) - 1, 'WITHSCORES'),
-  redis.call('ZCOUNT', waiting, '-inf', ARGV[2]),
-  redis.call('ZCOUNT', waiting, ARGV[3], ARGV[2]),
-}
+# Read every queue's live state for the tick in one call: per queue, the current and previous
+# interval counters, the day counters, and the waiting set (count, the oldest listed, and how many
+# have waited longer than T overall and among those who entered in this interval). One call for
+# all queues rather than one per queue: at 500 queues the client's per-command packing and
+# parsing cost more than Redis's reads. KEYS: per queue its current interval, previous interval,
+# day and waiting keys; ARGV: how many callers to list, the current interval's start, then per
+# queue the latest entry time that is already beyond its T. Returns seven replies per queue.
+READ_QUEUES = r"""
+local listed = tonumber(ARGV[1]) - 1
+local iv = ARGV[2]
+local out = {}
+for q = 0, #KEYS / 4 - 1 do
+  local k = q * 4
+  local waiting, beyond_t = KEYS[k + 4], ARGV[3 + q]
+  out[#out + 1] = redis.call('HGETALL', KEYS[k + 1])
+  out[#out + 1] = redis.call('HGETALL', KEYS[k + 2])
+  out[#out + 1] = redis.call('HGETALL', KEYS[k + 3])
+  out[#out + 1] = redis.call('ZCARD', waiting)
+  out[#out + 1] = redis.call('ZRANGE', waiting, 0, listed, 'WITHSCORES')
+  out[#out + 1] = redis.call('ZCOUNT', waiting, '-inf', beyond_t)
+  out[#out + 1] = redis.call('ZCOUNT', waiting, iv, beyond_t)
+end
+return out
 """
 
 # Apply a batch of events in stream order, in one call. For each event, as one unit:
@@ -131,56 +142,88 @@ return {
 # on Redis Cluster this needs splitting per node (see docs/architecture.md).
 #
 # KEYS: agents version counter, agents changed zset. ARGV: number of events, counter TTL, dedup
-# TTL, call TTL, interval ms, qpre, qsuf, apre, asuf; then per event (APPLY_STRIDE fields): type
-# (queued, answered, abandoned, ended, transferred, missed, state, late), id, ts_ms, queue, call,
-# agent, local day of ts, zone offset ms at ts, T ms, S ms, hold ms, state, reason, queues JSON
-# ('' when the event carries none).
+# TTL, call TTL, interval ms, qpre, qsuf, apre, asuf; then per event, as many fields as its kind
+# needs (fewer arguments are less work on both sides at thousands of events per call):
+#
+# - a call event (11): type (queued, answered, abandoned, ended, transferred, missed), id, ts_ms,
+#   queue, call, agent ('' when none), local day of ts, zone offset ms at ts, T ms, S ms, hold ms;
+# - an agent state change (9): 'state', id, ts_ms, agent, day, offset, state, reason, queues JSON
+#   ('' when the event carries none);
+# - a late event (5): 'late', id, queue, agent ('' for the one it does not have), day.
 # Returns the number applied and a flat list (index from 0, status, detail) of every event not
 # applied: status dup, bad (detail: reason), late, or err (detail: the script error).
 APPLY_BATCH = r"""
 local n = tonumber(ARGV[1])
-local counter_ttl, seen_ttl, call_ttl = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+-- TTLs and scores go to Redis as the strings they came as: a number argument costs Redis a
+-- float-to-text conversion on every call.
+local counter_ttl, seen_ttl, call_ttl = ARGV[2], ARGV[3], ARGV[4]
 local ivlen = tonumber(ARGV[5])
 local qpre, qsuf, apre, asuf = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
-local HEAD, STRIDE = 9, 14
+local HEAD = 9
+local WIDTH = {late = 5, state = 9, call = 11}
 -- Time in a state is counted for at most this long: a lost logout event must not make an
 -- agent "available" for a week.
 local MAX_SPAN_MS = 86400000
 
--- Redis Lua numbers are doubles: epoch ms are exact, but tostring would print 1.7e+12.
-local function fmt(x) return string.format('%d', x) end
+-- Redis Lua numbers are doubles: epoch ms are exact, but tostring would print 1.7e+12. Most
+-- counts are small: their text is made once per call (string.format costs far more than a
+-- table lookup, and the counters' flush formats every sum).
+local SMALL = {}
+for i = 0, 63 do SMALL[i] = string.format('%d', i) end
+local function fmt(x) return SMALL[x] or string.format('%d', x) end
+
+-- fn with its results remembered, for values that repeat across a batch.
+local function memo(fn)
+  local seen = {}
+  return function(x)
+    local v = seen[x]
+    if v == nil then
+      v = fn(x)
+      seen[x] = v
+    end
+    return v
+  end
+end
+
+-- Offsets, thresholds and holds repeat across a batch: each text is converted once (tonumber
+-- parses with strtod, which costs more than a table lookup).
+local num = memo(tonumber)
 
 -- ------------------------------------------------------------- batch-level accumulators
+-- Per key one table: its fields in first-seen order in the array part, each field's sum under
+-- its name (field names are strings, so the two parts never mix). One table per key rather than
+-- three: the script allocates less, and the garbage collector has less to do.
 local adds, add_order = {}, {}
 local function add(key, field, amount)
   local h = adds[key]
-  if not h then
-    h = {v = {}, order = {}}
-    adds[key] = h
+  if h == nil then
+    adds[key] = {field, [field] = amount}
     add_order[#add_order + 1] = key
+    return
   end
-  local cur = h.v[field]
+  local cur = h[field]
   if cur == nil then
-    h.order[#h.order + 1] = field
-    h.v[field] = amount
+    h[#h + 1] = field
+    h[field] = amount
   else
-    h.v[field] = cur + amount
+    h[field] = cur + amount
   end
 end
 
 local touches, touch_order = {}, {}
 local function touch(key, iv)
   local t = touches[key]
-  if not t then
-    t = {v = {}, order = {}}
-    touches[key] = t
+  if t == nil then
+    touches[key] = {iv, [iv] = 1}
     touch_order[#touch_order + 1] = key
+    return
   end
-  if t.v[iv] == nil then
-    t.order[#t.order + 1] = iv
-    t.v[iv] = 1
+  local c = t[iv]
+  if c == nil then
+    t[#t + 1] = iv
+    t[iv] = 1
   else
-    t.v[iv] = t.v[iv] + 1
+    t[iv] = c + 1
   end
 end
 
@@ -200,11 +243,23 @@ local function mark(agent)
   end
 end
 
-local function bump(base, iv, day, fields)
+-- Add up to four (field, amount) pairs to an entity's interval and day counters (pairs as
+-- arguments, not a table: an event's counters then allocate nothing).
+local function bump(base, iv, day, f1, v1, f2, v2, f3, v3, f4, v4)
   local ivk, dk = base .. ':iv:' .. iv, base .. ':day:' .. day
-  for i = 1, #fields, 2 do
-    add(ivk, fields[i], fields[i + 1])
-    add(dk, fields[i], fields[i + 1])
+  add(ivk, f1, v1)
+  add(dk, f1, v1)
+  if f2 then
+    add(ivk, f2, v2)
+    add(dk, f2, v2)
+    if f3 then
+      add(ivk, f3, v3)
+      add(dk, f3, v3)
+      if f4 then
+        add(ivk, f4, v4)
+        add(dk, f4, v4)
+      end
+    end
   end
   touch(base .. ':touched', iv)
 end
@@ -235,87 +290,91 @@ local function iv_of(t, off)
   return math.floor((t + off) / ivlen) * ivlen - off
 end
 
+-- An interval start as text (the counters' field and key suffix); memoised.
+local iv_text = memo(fmt)
+
+-- Undo an event's dedup mark (it was rejected): returns 'bad' and the reason.
+local function unsee(seen, id, reason)
+  redis.call('SREM', seen, id)
+  armed[seen] = nil  -- the set may be gone with its last member
+  return 'bad', reason
+end
+
 -- ------------------------------------------------------------- the queue side of a call
 -- Returns status ('ok', 'dup', 'bad') and, for ended/transferred, talk and hold ms (on 'bad':
 -- the reason).
 local function queue_side(op, id, ts, tsraw, qbase, call, agent, day, off, t_ms, s_ms, hold_ms)
   local seen, callk = qbase .. ':seen:' .. day, qbase .. ':call:' .. call
-  local waiting = qbase .. ':waiting'
   if redis.call('SADD', seen, id) == 0 then return 'dup' end
   arm(seen, seen_ttl)
-  local function reject(reason)
-    redis.call('SREM', seen, id)
-    armed[seen] = nil  -- the set may be gone with its last member
-    return 'bad', reason
-  end
 
   if op == 'queued' then
     if redis.call('EXISTS', callk) == 1 then
-      return reject('call ' .. call .. ' was already queued')
+      return unsee(seen, id, 'call ' .. call .. ' was already queued')
     end
-    local iv = fmt(iv_of(ts, off))
+    local iv = iv_text(iv_of(ts, off))
     redis.call('HSET', callk, 'status', 'waiting', 'enter_ms', tsraw, 'iv', iv, 'day', day)
     redis.call('EXPIRE', callk, call_ttl)
-    redis.call('ZADD', waiting, ts, call)
-    bump(qbase, iv, day, {'offered', 1})
+    redis.call('ZADD', qbase .. ':waiting', tsraw, call)
+    bump(qbase, iv, day, 'offered', 1)
     return 'ok'
   end
 
   local c = redis.call('HMGET', callk, 'status', 'enter_ms', 'iv', 'day', 'answer_ms')
   local status = c[1]
   if not status then
-    return reject('call ' .. call .. ' was never queued in this queue')
+    return unsee(seen, id, 'call ' .. call .. ' was never queued in this queue')
   end
   local enter, civ, cday = tonumber(c[2]), c[3], c[4]
 
   if op == 'answered' or op == 'abandoned' or op == 'missed' then
     if status ~= 'waiting' then
-      return reject('call ' .. call .. ' is ' .. status .. ', not waiting')
+      return unsee(seen, id, 'call ' .. call .. ' is ' .. status .. ', not waiting')
     end
     if ts < enter then
-      return reject('event is earlier than the call entered the queue')
+      return unsee(seen, id, 'event is earlier than the call entered the queue')
     end
   end
 
   if op == 'answered' then
     local wait = ts - enter
     redis.call('HSET', callk, 'status', 'answered', 'answer_ms', tsraw, 'agent', agent)
-    redis.call('ZREM', waiting, call)
-    local f = {'answered', 1, 'wait_answered_ms', wait}
-    if wait <= t_ms then f[#f + 1] = 'answered_within_t'; f[#f + 1] = 1 end
-    bump(qbase, civ, cday, f)
+    redis.call('ZREM', qbase .. ':waiting', call)
+    bump(qbase, civ, cday, 'answered', 1, 'wait_answered_ms', wait, wait <= t_ms and 'answered_within_t' or nil, 1)
     return 'ok'
   elseif op == 'abandoned' then
     local wait = ts - enter
     redis.call('HSET', callk, 'status', 'abandoned', 'end_ms', tsraw)
-    redis.call('ZREM', waiting, call)
-    local f = {'abandoned', 1, 'wait_abandoned_ms', wait}
-    if wait <= s_ms then f[#f + 1] = 'abandoned_short'; f[#f + 1] = 1 end
-    if wait <= t_ms then f[#f + 1] = 'abandoned_within_t'; f[#f + 1] = 1 end
-    bump(qbase, civ, cday, f)
+    redis.call('ZREM', qbase .. ':waiting', call)
+    local short = wait <= s_ms and 'abandoned_short' or nil
+    local within = wait <= t_ms and 'abandoned_within_t' or nil
+    if short then
+      bump(qbase, civ, cday, 'abandoned', 1, 'wait_abandoned_ms', wait, short, 1, within, 1)
+    else
+      bump(qbase, civ, cday, 'abandoned', 1, 'wait_abandoned_ms', wait, within, 1)
+    end
     return 'ok'
   elseif op == 'missed' then
-    bump(qbase, civ, cday, {'missed', 1})
+    bump(qbase, civ, cday, 'missed', 1)
     return 'ok'
   elseif op == 'ended' or op == 'transferred' then
     if status ~= 'answered' then
-      return reject('call ' .. call .. ' is ' .. status .. ', not answered')
+      return unsee(seen, id, 'call ' .. call .. ' is ' .. status .. ', not answered')
     end
     local answer = tonumber(c[5])
     if ts < answer then
-      return reject('call ends before it was answered')
+      return unsee(seen, id, 'call ends before it was answered')
     end
     if hold_ms > ts - answer then
-      return reject('hold_s is longer than the call')
+      return unsee(seen, id, 'hold_s is longer than the call')
     end
     local talk = ts - answer - hold_ms
     redis.call('HSET', callk, 'status', op, 'end_ms', tsraw, 'talk_ms', fmt(talk), 'hold_ms', fmt(hold_ms))
-    local f = {'handled', 1, 'talk_ms', talk, 'hold_ms', hold_ms}
-    if op == 'transferred' then f[#f + 1] = 'transfers'; f[#f + 1] = 1 end
-    bump(qbase, civ, cday, f)
+    bump(qbase, civ, cday, 'handled', 1, 'talk_ms', talk, 'hold_ms', hold_ms,
+      op == 'transferred' and 'transfers' or nil, 1)
     return 'ok', talk, hold_ms
   end
-  return reject('unknown operation ' .. op)
+  return unsee(seen, id, 'unknown operation ' .. op)
 end
 
 -- ACW that ended on the agent side, credited to its call's queue and interval. No dedup set of
@@ -325,25 +384,19 @@ local function queue_acw(qbase, call, acw_ms)
   local c = redis.call('HMGET', callk, 'status', 'iv', 'day')
   if not c[1] then return end
   redis.call('HINCRBY', callk, 'acw_ms', fmt(acw_ms))
-  bump(qbase, c[2], c[3], {'acw_ms', acw_ms})
+  bump(qbase, c[2], c[3], 'acw_ms', acw_ms)
 end
 
 -- ------------------------------------------------------------- the agent side
-local function count(abase, t, off, fields)
-  local iv = fmt(iv_of(t, off))
-  local ivk, dk = abase .. ':iv:' .. iv, abase .. ':day:' .. day_of(t, off)
-  for i = 1, #fields, 2 do
-    add(ivk, fields[i], fields[i + 1])
-    add(dk, fields[i], fields[i + 1])
-  end
-  touch(abase .. ':touched', iv)
+local function count(abase, t, off, f1, v1, f2, v2, f3, v3, f4, v4)
+  bump(abase, iv_text(iv_of(t, off)), day_of(t, off), f1, v1, f2, v2, f3, v3, f4, v4)
 end
 
 local function add_time(abase, field, from, to, off)
   local t = math.max(from, to - MAX_SPAN_MS)
   while t < to do
     local stop = math.min(iv_of(t, off) + ivlen, to)
-    count(abase, t, off, {field, stop - t})
+    count(abase, t, off, field, stop - t)
     t = stop
   end
 end
@@ -356,9 +409,7 @@ local function agent_state(id, ts, tsraw, abase, day, off, state, reason, queues
   local cur = redis.call('HMGET', live, 'state', 'reason', 'since_ms', 'last_call', 'last_queue')
   local since = tonumber(cur[3])
   if since and ts < since then
-    redis.call('SREM', seen, id)
-    armed[seen] = nil
-    return 'bad', 'older than the agent\'s current state (since ' .. cur[3] .. ' ms)'
+    return unsee(seen, id, 'older than the agent\'s current state (since ' .. cur[3] .. ' ms)')
   end
   local set = {'state', state, 'reason', reason, 'since_ms', tsraw}
   local acw_ms, acw_queue, acw_call
@@ -374,8 +425,16 @@ local function agent_state(id, ts, tsraw, abase, day, off, state, reason, queues
   if queues ~= '' then set[#set + 1] = 'queues'; set[#set + 1] = queues end
   redis.call('HSET', live, unpack(set))
   local tl = abase .. ':timeline:' .. day
+  -- What cjson.encode({ts, state, reason}) gives, built directly when no character needs
+  -- escaping (ts, whole ms of 12 or 13 digits, prints as its text at cjson's 14 digits).
+  local entry
+  if string.find(reason, '[%c"\\/]') then
+    entry = cjson.encode({ts, state, reason})
+  else
+    entry = '[' .. tsraw .. ',"' .. state .. '","' .. reason .. '"]'
+  end
   -- A day's timeline gets its TTL when it is created (length 1), like a counter key.
-  if redis.call('RPUSH', tl, cjson.encode({ts, state, reason})) == 1 then
+  if redis.call('RPUSH', tl, entry) == 1 then
     redis.call('EXPIRE', tl, counter_ttl)
   end
   return 'ok', acw_ms, acw_queue, acw_call
@@ -384,36 +443,35 @@ end
 -- The agent's part of a call event. No dedup set of its own: it runs only when the queue side
 -- applied the event, in the same atomic call.
 local function agent_call(op, ts, abase, off, call, queue, talk, hold)
-  local live = abase .. ':live'
   if op == 'answered' then
-    redis.call('HSET', live, 'call', call, 'call_queue', queue)
-    count(abase, ts, off, {'answered', 1})
+    redis.call('HSET', abase .. ':live', 'call', call, 'call_queue', queue)
+    count(abase, ts, off, 'answered', 1)
   elseif op == 'ended' or op == 'transferred' then
-    local f = {'handled', 1, 'talk_ms', talk, 'hold_ms', hold}
-    if op == 'transferred' then f[#f + 1] = 'transfers'; f[#f + 1] = 1 end
-    count(abase, ts, off, f)
-    redis.call('HSET', live, 'call', '', 'call_queue', '', 'last_call', call, 'last_queue', queue)
+    count(abase, ts, off, 'handled', 1, 'talk_ms', talk, 'hold_ms', hold, op == 'transferred' and 'transfers' or nil, 1)
+    redis.call('HSET', abase .. ':live', 'call', '', 'call_queue', '', 'last_call', call, 'last_queue', queue)
   elseif op == 'missed' then
-    count(abase, ts, off, {'missed', 1})
+    count(abase, ts, off, 'missed', 1)
   end
   return 'ok'
 end
 
 -- ------------------------------------------------------------- one event
-local function apply_one(b)
-  local op, id, tsraw = ARGV[b + 1], ARGV[b + 2], ARGV[b + 3]
-  local ts = tonumber(tsraw)
-  local queue, call, agent = ARGV[b + 4], ARGV[b + 5], ARGV[b + 6]
-  local day, off = ARGV[b + 7], tonumber(ARGV[b + 8])
+-- An event's arguments start after ARGV[b]; their number depends on the kind (see above).
+local function apply_one(op, b)
+  local id = ARGV[b + 2]
   if op == 'late' then
+    local queue, agent, day = ARGV[b + 3], ARGV[b + 4], ARGV[b + 5]
     local seen = queue ~= '' and (qpre .. queue .. qsuf) or (apre .. agent .. asuf)
     if redis.call('SISMEMBER', seen .. ':seen:' .. day, id) == 1 then return 'dup' end
     return 'late'
   end
+  local tsraw = ARGV[b + 3]
+  local ts = tonumber(tsraw)
   if op == 'state' then
+    local agent = ARGV[b + 4]
     local abase = apre .. agent .. asuf
     local status, acw_ms, acw_queue, acw_call = agent_state(
-      id, ts, tsraw, abase, day, off, ARGV[b + 12], ARGV[b + 13], ARGV[b + 14])
+      id, ts, tsraw, abase, ARGV[b + 5], num(ARGV[b + 6]), ARGV[b + 7], ARGV[b + 8], ARGV[b + 9])
     if status ~= 'ok' then return status, acw_ms end
     mark(agent)
     if acw_ms and acw_queue and acw_queue ~= '' then
@@ -421,8 +479,10 @@ local function apply_one(b)
     end
     return 'ok'
   end
-  local status, talk, hold = queue_side(op, id, ts, tsraw, qpre .. queue .. qsuf, call, agent, day, off,
-    tonumber(ARGV[b + 9]), tonumber(ARGV[b + 10]), tonumber(ARGV[b + 11]))
+  local queue, call, agent = ARGV[b + 4], ARGV[b + 5], ARGV[b + 6]
+  local off = num(ARGV[b + 8])
+  local status, talk, hold = queue_side(op, id, ts, tsraw, qpre .. queue .. qsuf, call, agent, ARGV[b + 7], off,
+    num(ARGV[b + 9]), num(ARGV[b + 10]), num(ARGV[b + 11]))
   if status ~= 'ok' then return status, talk end
   if agent ~= '' and (op == 'answered' or op == 'ended' or op == 'transferred' or op == 'missed') then
     agent_call(op, ts, apre .. agent .. asuf, off, call, queue, talk or 0, hold or 0)
@@ -433,8 +493,11 @@ end
 
 -- ------------------------------------------------------------- the batch
 local out, applied = {}, 0
+local b = HEAD
 for i = 0, n - 1 do
-  local ok, status, detail = pcall(apply_one, HEAD + i * STRIDE)
+  local op = ARGV[b + 1]
+  local ok, status, detail = pcall(apply_one, op, b)
+  b = b + (WIDTH[op] or WIDTH.call)
   if not ok then
     local e = status
     status, detail = 'err', type(e) == 'table' and tostring(e.err) or tostring(e)
@@ -451,20 +514,22 @@ end
 for _, key in ipairs(add_order) do
   local h = adds[key]
   local new = false
-  for _, field in ipairs(h.order) do
-    local inc = h.v[field]
+  for i = 1, #h do
+    local field = h[i]
+    local inc = h[field]
     if redis.call('HINCRBY', key, field, fmt(inc)) == inc then new = true end
   end
   if new then redis.call('EXPIRE', key, counter_ttl) end
 end
 for _, key in ipairs(touch_order) do
   local t = touches[key]
-  for _, iv in ipairs(t.order) do
-    redis.call('HINCRBY', key, iv, t.v[iv])
+  for i = 1, #t do
+    local iv = t[i]
+    redis.call('HINCRBY', key, iv, fmt(t[iv]))
   end
 end
 if #changed_list > 0 then
-  local v = redis.call('INCR', KEYS[1])
+  local v = fmt(redis.call('INCR', KEYS[1]))
   for i = 1, #changed_list, 500 do
     local args = {}
     for j = i, math.min(i + 499, #changed_list) do

@@ -32,14 +32,40 @@ def arrival_rate_per_s(current: dict[str, float], previous: dict[str, float], in
     return (current.get("offered", 0.0) + previous.get("offered", 0.0)) / observed_s
 
 
-def project_queues(blocks: list[dict[str, Any]], live: LiveState, interval_s: int, now_ms: int) -> None:
+class RequiredAgents:
+    """Each queue's required agents, kept between ticks and recomputed for a fifth of the queues
+    per tick (``every``), so each figure is at most ``every`` ticks old.
+
+    The required agents are the inverse of the model (a search over N: most of the projection's
+    cost) and depend only on the arrival rate, AHT and patience, which move slowly within an
+    interval; the projected SL, ASA and abandonment for the agents staffed now are computed every
+    tick. A queue's figure is recomputed at once when it has none yet or a new interval began.
+    """
+
+    def __init__(self, every: int = 5) -> None:
+        self.every = every
+        self.tick = 0
+        self.values: dict[str, tuple[int, float]] = {}  # queue → (interval start, required agents)
+
+    def due(self, queue: str, position: int, interval_start_ms: int) -> bool:
+        found = self.values.get(queue)
+        return found is None or found[0] != interval_start_ms or position % self.every == self.tick % self.every
+
+
+def project_queues(blocks: list[dict[str, Any]], live: LiveState, interval_s: int, now_ms: int,
+                   required: RequiredAgents | None = None) -> None:
     """Fill ``block["projection"]`` for every queue where it is defined (in place).
 
     Queues are grouped by (model, SL formula) and each group is one vectorised call of the
-    staffing engine, whatever the number of queues.
+    staffing engine, whatever the number of queues. With ``required`` (the engine keeps one),
+    the required agents are recomputed only for the queues whose turn it is (RequiredAgents).
     """
     elapsed_s = (now_ms - live.interval_start_ms) / 1000
     groups: dict[tuple[str, str], list[tuple[dict[str, Any], float, float | None, float, tuple[float, float]]]] = {}
+    due: set[str] | None = None
+    if required is not None:
+        required.tick += 1
+        due = {q.id for j, q in enumerate(live.queues) if required.due(q.id, j, live.interval_start_ms)}
     for block, q in zip(blocks, live.queues, strict=True):
         rate = arrival_rate_per_s(q.interval, q.previous_interval, interval_s, elapsed_s)
         if rate is None:
@@ -52,11 +78,12 @@ def project_queues(blocks: list[dict[str, Any]], live: LiveState, interval_s: in
             (block, rate, kpis.aht_s(q.day), staffed, (q.day.get("abandoned", 0.0), waited_s))
         )
     for (model, formula), rows in groups.items():
-        _project_group(model, formula, rows)
+        _project_group(model, formula, rows, required, due, live.interval_start_ms)
 
 
 def _project_group(
-    model: str, formula: str, rows: list[tuple[dict[str, Any], float, float | None, float, tuple[float, float]]]
+    model: str, formula: str, rows: list[tuple[dict[str, Any], float, float | None, float, tuple[float, float]]],
+    cache: RequiredAgents | None = None, due: set[str] | None = None, interval_start_ms: int = 0,
 ) -> None:
     cfgs = [r[0]["config"] for r in rows]
     rate = np.array([r[1] for r in rows])
@@ -77,8 +104,19 @@ def _project_group(
         patience = None
         resc = erlang_c(rate, aht, n, t)
         sl, asa, p_ab, stable = resc.service_level, resc.asa_s, None, resc.stable
-    required = required_agents(rate, aht, target_sl=target, threshold_s=t, model=model, patience_s=patience,
-                               sl_formula=formula, short_abandon_s=s)
+    ids = [r[0]["id"] for r in rows]
+    todo = np.arange(len(rows)) if cache is None or due is None else np.array(
+        [i for i, q in enumerate(ids) if q in due or q not in cache.values], dtype=np.int64)
+    required = np.full(len(rows), np.nan)
+    if len(todo):
+        required[todo] = required_agents(
+            rate[todo], aht[todo], target_sl=target[todo], threshold_s=t[todo], model=model,
+            patience_s=None if patience is None else patience[todo], sl_formula=formula, short_abandon_s=s[todo])
+    if cache is not None:
+        for i in todo.tolist():
+            cache.values[ids[i]] = (interval_start_ms, float(required[i]))
+        for i, q in enumerate(ids):
+            required[i] = cache.values[q][1]
     for i, (block, *_rest) in enumerate(rows):
         block["projection"] = {
             "model": model,

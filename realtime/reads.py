@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import orjson
 
+from realtime.deferred import Deferred, DeferredScripts, Ready
 from realtime.keys import Keys
 from realtime.live import (
     AGENT_LIVE_FIELDS,
@@ -17,7 +20,7 @@ from realtime.live import (
     LiveState,
     QueueLive,
     numbers,
-    picked,
+    skills_of,
 )
 from realtime.timebase import Timebase
 from staffing import kpis
@@ -33,8 +36,8 @@ _READ_AGENTS_ARGS = [
     len(AGENT_LIVE_FIELDS), *AGENT_LIVE_FIELDS, len(AGENT_TICK_INTERVAL_FIELDS), *AGENT_TICK_INTERVAL_FIELDS,
     *AGENT_TICK_DAY_FIELDS,
 ]
-# Agents read per script call (about 6,000 Redis commands, a few ms of server time).
-READ_AGENTS_CHUNK = 2000
+# Agents read per script call (about 3,000 Redis commands, a few ms of server time).
+READ_AGENTS_CHUNK = 1000
 # The heartbeat outlives this many missed ticks before it expires.
 HEARTBEAT_TICKS = 5
 
@@ -46,7 +49,7 @@ class StoreReads:
     settings: Settings
     _unmark_script: Any
     _read_agents_script: Any
-    _read_queue_script: Any
+    _read_queues_script: Any
 
     def queue_config(self, queue: str) -> QueueConfig:
         return self.settings.queues.get(queue)
@@ -56,101 +59,110 @@ class StoreReads:
         seen = set(self.r.smembers(self.keys.queues))
         return sorted(seen | set(self.settings.queues.queues))
 
-    def fetch_live(self, now_ms: int, cache: AgentCache | None = None) -> LiveState:
-        """Everything one tick needs, in pipelined round trips.
+    def fetch_live(self, now_ms: int, cache: AgentCache | None = None,
+                   on_agents: Callable[[list[AgentLive], np.ndarray], None] | None = None) -> LiveState:
+        """Everything one tick needs, in a few round trips.
 
         With a ``cache`` (the engine keeps one), only agents marked changed since the cache's
-        version are read again; without one, every agent is read.
+        version are read again; without one, every agent is read. The queues' and the agents'
+        reads are sent together: this client parses the queues while Redis reads the agents,
+        and each chunk of agents while Redis reads the next (``on_agents`` gets each chunk as
+        it is parsed, with its counters as a matrix, so the engine's table takes it then).
         """
+        tb, k = self.timebase, self.keys
+        iv = tb.interval_start_ms(now_ms)
+        day = tb.day(now_ms)
+        queues = self.queue_ids()
+        # The version is read first: a change marked after it is simply read again next tick.
+        pipe = self.r.pipeline(transaction=False)
+        pipe.get(k.agents_version)
+        full = cache is None or cache.version is None or cache.day != day
+        if full:
+            pipe.smembers(k.agents)
+        else:
+            assert cache is not None
+            pipe.zrangebyscore(k.agents_changed, f"({cache.version}", "+inf")
+        version_raw, members = pipe.execute()
+        version = int(version_raw or 0)
+        ids = sorted(members) if full else members
+        queues_sent = self._send_queue_read(queues, now_ms)
+        agents_sent = self._send_agents_read(ids, iv, day)
+        queue_rows = _queue_rows(queues, queues_sent.result()[0] if queues else [])
+        fresh: dict[str, AgentLive] = {}
+        for reply in agents_sent.each():
+            chunk, counts = _agent_rows(ids, reply, len(fresh))
+            fresh.update((a.id, a) for a in chunk)
+            if on_agents is not None:
+                on_agents(chunk, counts)
+        changed: list[AgentLive] | None
+        if cache is None:
+            agents, changed = list(fresh.values()), None
+        elif full:
+            cache.agents, cache.day = fresh, day
+            agents, changed = list(fresh.values()), None
+        else:
+            if cache.interval_start_ms != iv:
+                for agent in cache.agents.values():
+                    agent.reset_interval()
+            cache.agents.update(fresh)
+            agents, changed = list(cache.agents.values()), list(fresh.values())
+        if cache is not None:
+            cache.version, cache.interval_start_ms = version, iv
+        day_start, _ = tb.day_bounds_ms(day)
+        return LiveState(now_ms, iv, day, day_start, queue_rows, agents, changed)
+
+    def _send_queue_read(self, queues: list[str], now_ms: int) -> DeferredScripts | Ready:
+        if not queues:
+            return Ready()
         tb, k = self.timebase, self.keys
         iv = tb.interval_start_ms(now_ms)
         prev_iv = tb.interval_start_ms(iv - 1)
         day = tb.day(now_ms)
-        queues = self.queue_ids()
+        keys = [key for q in queues for key in (k.queue_interval(q, iv), k.queue_interval(q, prev_iv),
+                                                k.queue_day(q, day), k.queue_waiting(q))]
+        beyond_t = [now_ms - int(self.queue_config(q).sl_threshold_s * 1000) for q in queues]
+        return DeferredScripts(self._read_queues_script, [(keys, [MAX_WAITING_LISTED, iv, *beyond_t])])
 
-        # One script call per queue (its keys share a slot): seven reads each, one reply.
-        pipe = self.r.pipeline(transaction=False)
-        for q in queues:
-            t_ms = int(self.queue_config(q).sl_threshold_s * 1000)
-            self._read_queue_script(
-                keys=[k.queue_interval(q, iv), k.queue_interval(q, prev_iv), k.queue_day(q, day), k.queue_waiting(q)],
-                args=[MAX_WAITING_LISTED, now_ms - t_ms, iv],
-                client=pipe,
-            )
-        replies = pipe.execute()
-
-        queue_rows: list[QueueLive] = []
-        for q, (cur, prev, dayc, count, listed, over_t, over_t_iv) in zip(queues, replies, strict=True):
-            waiting_calls = [(listed[j], int(float(listed[j + 1]))) for j in range(0, len(listed), 2)]
-            queue_rows.append(
-                QueueLive(
-                    id=q,
-                    interval=_counters(cur),
-                    previous_interval=_counters(prev),
-                    day=_counters(dayc),
-                    waiting=int(count),
-                    oldest_enter_ms=waiting_calls[0][1] if waiting_calls else None,
-                    waiting_over_t=int(over_t),
-                    waiting_over_t_interval=int(over_t_iv),
-                    waiting_calls=waiting_calls,
-                )
-            )
-        agents = self._fetch_agents(iv, day, cache)
-        day_start, _ = tb.day_bounds_ms(day)
-        return LiveState(now_ms, iv, day, day_start, queue_rows, agents)
-
-    def _read_agents(self, ids: list[str], iv: int, day: str) -> dict[str, AgentLive]:
+    def _send_agents_read(self, ids: list[str], iv: int, day: str) -> DeferredScripts | Ready:
+        """The agents' read, in chunks that keep each script short, so Redis never stalls other
+        clients for long (its replies are read one after another: Redis runs the next chunk
+        while this client parses the last)."""
+        if not ids:
+            return Ready()
         k = self.keys
-        out: dict[str, AgentLive] = {}
-        # Chunks keep each script short, so Redis never stalls other clients for long.
+        calls = []
         for start in range(0, len(ids), READ_AGENTS_CHUNK):
             chunk = ids[start : start + READ_AGENTS_CHUNK]
             keys = [key for a in chunk for key in (k.agent(a), k.agent_interval(a, iv), k.agent_day(a, day))]
-            replies = self._read_agents_script(keys=keys, args=_READ_AGENTS_ARGS)
-            for j, a in enumerate(chunk):
-                live, ivc, dayc = replies[j * 3 : j * 3 + 3]
-                out[a] = AgentLive.from_redis(
-                    a, live, picked(AGENT_TICK_INTERVAL_FIELDS, ivc), picked(AGENT_TICK_DAY_FIELDS, dayc), numeric=True
-                )
-        return out
+            calls.append((keys, _READ_AGENTS_ARGS))
+        return DeferredScripts(self._read_agents_script, calls)
 
-    def _fetch_agents(self, iv: int, day: str, cache: AgentCache | None) -> list[AgentLive]:
-        k = self.keys
-        # The version is read first: a change marked after it is simply read again next tick.
-        version = int(self.r.get(k.agents_version) or 0)
-        if cache is None or cache.version is None or cache.day != day:
-            rows = self._read_agents(sorted(self.r.smembers(k.agents)), iv, day)
-            if cache is not None:
-                cache.agents, cache.day = rows, day
-        else:
-            changed = self.r.zrangebyscore(k.agents_changed, f"({cache.version}", "+inf")
-            if cache.interval_start_ms != iv:
-                for agent in cache.agents.values():
-                    agent.reset_interval()
-            cache.agents.update(self._read_agents(changed, iv, day))
-            rows = cache.agents
-        if cache is not None:
-            cache.version, cache.interval_start_ms = version, iv
-        return list(rows.values())
-
-    def write_snapshot(self, snapshot: dict[str, Any], details: dict[str, dict[str, Any]], now_ms: int) -> None:
+    def write_snapshot(self, snapshot: dict[str, Any], details: dict[str, dict[str, Any] | bytes], now_ms: int) -> None:
         """Snapshot, the per-queue details given (only changed ones) and heartbeat in one
         transaction, then notify."""
+        self.send_snapshot(snapshot, details, now_ms).result()
+
+    def send_snapshot(self, snapshot: dict[str, Any], details: dict[str, dict[str, Any] | bytes], now_ms: int) -> Deferred:
+        """:meth:`write_snapshot`, with its replies read when the caller asks (``.result()``).
+        A detail given as bytes is JSON already."""
         ttl_s = max(2, round(self.settings.tick_s * HEARTBEAT_TICKS))
-        pipe = self.r.pipeline(transaction=True)
+        k = self.keys
         # orjson: a tenth of the stdlib's time for the 0.9 MB snapshot of 500 queues. It writes a
         # non-finite float as null, so the JSON always stays readable to browsers; the engine's
         # figures are finite by construction (ratios of positive denominators, projections
         # through _finite), and a test checks a snapshot survives a strict round trip.
-        pipe.set(self.keys.snapshot, orjson.dumps(snapshot))
-        for queue, detail in details.items():
-            # Times in details are absolute (since_ms, enter_ms), so a detail stays right until
-            # its content changes; staleness is judged from the snapshot's age.
-            pipe.set(self.keys.queue_detail(queue), orjson.dumps(detail))
-        # TTL'd heartbeat: if the engine dies the key disappears and `engine --check` fails.
-        pipe.set(self.keys.heartbeat, now_ms, ex=ttl_s)
-        pipe.publish(self.keys.snapshot_channel, now_ms)
-        pipe.execute()
+        # Times in details are absolute (since_ms, enter_ms), so a detail stays right until its
+        # content changes; staleness is judged from the snapshot's age. The TTL'd heartbeat: if
+        # the engine dies the key disappears and `engine --check` fails.
+        return Deferred(self.r, [
+            ("MULTI",),
+            ("SET", k.snapshot, orjson.dumps(snapshot)),
+            *(("SET", k.queue_detail(queue), detail if isinstance(detail, bytes) else orjson.dumps(detail))
+              for queue, detail in details.items()),
+            ("SET", k.heartbeat, now_ms, "EX", ttl_s),
+            ("PUBLISH", k.snapshot_channel, now_ms),
+            ("EXEC",),
+        ], background=True)
 
     # ----------------------------------------------------------------- archiving
     def closed_intervals(
@@ -310,6 +322,49 @@ class StoreReads:
             {"id": eid, "at_ms": int(f.get("at_ms", 0)), "source": f.get("src"), "reason": f.get("reason"), "raw": f.get("raw")}
             for eid, f in entries
         ]
+
+
+_N_LIVE, _N_IV, _N_DAY = len(AGENT_LIVE_FIELDS), len(AGENT_TICK_INTERVAL_FIELDS), len(AGENT_TICK_DAY_FIELDS)
+
+
+def _agent_rows(ids: list[str], reply: list[Any], first: int) -> tuple[list[AgentLive], np.ndarray]:
+    """AgentLive objects from one READ_AGENTS reply (the chunk of ``ids`` from ``first``), and
+    their counters as a matrix (one row per agent: the interval fields, then the day fields)."""
+    live, packed = reply
+    n = len(live) // _N_LIVE
+    counts = np.fromstring(packed, dtype=np.int64, sep=",") if n else np.zeros(0, np.int64)
+    counts = counts.reshape(n, _N_IV + _N_DAY)
+    out: list[AgentLive] = []
+    # AgentLive built directly (not through from_redis): this runs for every changed agent.
+    for j, row in enumerate(counts.tolist()):
+        at = j * _N_LIVE
+        state, reason, since, queues, call = live[at : at + _N_LIVE]
+        out.append(AgentLive(ids[first + j], state or None, reason or None, int(since) if since else None,
+                             skills_of(queues), call or None, dict(zip(AGENT_TICK_INTERVAL_FIELDS, row[:_N_IV], strict=False)),
+                             dict(zip(AGENT_TICK_DAY_FIELDS, row[_N_IV:], strict=False))))
+    return out, counts
+
+
+def _queue_rows(queues: list[str], replies: list[Any]) -> list[QueueLive]:
+    """QueueLive rows from READ_QUEUES' reply (seven replies per queue)."""
+    rows: list[QueueLive] = []
+    for j, q in enumerate(queues):
+        cur, prev, dayc, count, listed, over_t, over_t_iv = replies[j * 7 : j * 7 + 7]
+        waiting_calls = [(listed[i], int(float(listed[i + 1]))) for i in range(0, len(listed), 2)]
+        rows.append(
+            QueueLive(
+                id=q,
+                interval=_counters(cur),
+                previous_interval=_counters(prev),
+                day=_counters(dayc),
+                waiting=int(count),
+                oldest_enter_ms=waiting_calls[0][1] if waiting_calls else None,
+                waiting_over_t=int(over_t),
+                waiting_over_t_interval=int(over_t_iv),
+                waiting_calls=waiting_calls,
+            )
+        )
+    return rows
 
 
 def _counters(flat: list[str]) -> dict[str, float]:

@@ -23,7 +23,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from floorboard.config import Settings
 from realtime.aggregator import Aggregator
 from realtime.archive import Archiver
-from realtime.engine import Engine
+from realtime.engine import Engine, collect_garbage, tune_gc
 from realtime.history import History
 from realtime.intraday import IntradayPlanner
 from realtime.store import Store
@@ -66,6 +66,8 @@ class EngineProcess:
         except redis.ConnectionError as exc:
             log.warning("tick skipped, Redis unreachable: %s", exc)
             return
+        finally:
+            collect_garbage()  # between ticks, not during them (see tune_gc)
         self.last_tick_ms = (time.perf_counter() - started) * 1000
         if self.last_tick_ms > self.store.settings.tick_s * 1000 / 2:
             log.warning("tick took %.0f ms (tick every %.1f s)", self.last_tick_ms, self.store.settings.tick_s)
@@ -103,6 +105,7 @@ class EngineProcess:
                                max_instances=1, coalesce=True)
         self.scheduler.start()
         self.tick_job()  # a first snapshot at once, not one tick later
+        tune_gc()  # after the first tick: its caches are what is frozen
 
     def stop(self) -> None:
         self._stop.set()

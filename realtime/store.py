@@ -11,13 +11,14 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 import hiredis
 import redis
 
 from floorboard.config import Settings
-from floorboard.events import Event, InvalidEvent, decode_payload, parse_event
+from floorboard.events import InvalidEvent, decode_payload, event_fields
 from realtime.keys import (
     CALL_TTL_S,
     COUNTER_TTL_S,
@@ -32,7 +33,7 @@ from realtime.lua import (
     MARK_AGENTS_CHANGED,
     NEWEST_BY_SOURCE,
     READ_AGENTS,
-    READ_QUEUE,
+    READ_QUEUES,
     UNMARK_TOUCHED,
 )
 from realtime.reads import StoreReads
@@ -68,12 +69,15 @@ class BatchResult:
         self.changed_agents |= other.changed_agents
 
 
-@dataclass(slots=True)
-class _Pending:
-    event: Event
-    raw: str
-    source: str  # the event's own source, else the stream entry's
-    late: bool = False  # behind its source's newest by more than the tolerance
+# What the apply needs back about each event of a batch, in batch order: (raw payload or None,
+# the decoded item when the raw payload held several, source, agent). A batch holds thousands,
+# so a plain tuple; an item's own JSON text is only made if it is rejected.
+_Pending = tuple[str | None, Any, str, str | None]
+
+
+def _pending_raw(p: _Pending) -> str:
+    raw, item = p[0], p[1]
+    return raw if raw is not None else json.dumps(item)
 
 
 class Store(StoreReads):
@@ -86,7 +90,7 @@ class Store(StoreReads):
         self.timebase = Timebase(settings.tz, settings.interval_s)
         self._apply_script = client.register_script(APPLY_BATCH)
         self._append_script = client.register_script(APPEND_EVENTS)
-        self._read_queue_script = client.register_script(READ_QUEUE)
+        self._read_queues_script = client.register_script(READ_QUEUES)
         self._newest_script = client.register_script(NEWEST_BY_SOURCE)
         self._unmark_script = client.register_script(UNMARK_TOUCHED)
         self._mark_script = client.register_script(MARK_AGENTS_CHANGED)
@@ -94,7 +98,7 @@ class Store(StoreReads):
         self._known_queues: set[str] = set()
         self._known_agents: set[str] = set()
         self._source_newest: dict[str, int] = {}
-        self._thresholds_ms: dict[str, tuple[int, int]] = {}
+        self._threshold_args: dict[str, tuple[str, str]] = {}
         # Key-base templates the apply script builds entity keys from: base = pre .. name .. suf.
         self._base_templates = (*self.keys.queue_base("\0").split("\0"), *self.keys.agent_base("\0").split("\0"))
 
@@ -130,41 +134,6 @@ class Store(StoreReads):
             pipe.execute()
         return n
 
-    def _validate(self, entries: Sequence[tuple[str, str]], now_ms: int, result: BatchResult) -> list[_Pending]:
-        """Parse and check each payload; return the events to apply, in order (late ones are
-        kept, flagged, for the apply script to tell a redelivery from a late event)."""
-        future_limit = now_ms + int(self.settings.future_tolerance_s * 1000)
-        late_ms = int(self.settings.late_tolerance_s * 1000)
-        newest_by_source = self._source_newest
-        good: list[_Pending] = []
-        for raw, source in entries:
-            try:
-                items = decode_payload(raw)
-            except InvalidEvent as exc:
-                result.rejected.append((raw, source, exc.reason))
-                continue
-            for item in items:
-                item_raw = raw if len(items) == 1 else json.dumps(item)
-                try:
-                    event = parse_event(item)
-                except InvalidEvent as exc:
-                    result.rejected.append((item_raw, source, exc.reason))
-                    continue
-                # An event without its own source takes the stream entry's.
-                src = source if event.source == "default" else event.source
-                ts = event.ts_ms
-                if ts > future_limit:
-                    result.rejected.append((item_raw, source, "ts is in the future"))
-                    continue
-                newest = newest_by_source[src] if src in newest_by_source else self._newest(src)
-                if newest is not None and ts < newest - late_ms:
-                    good.append(_Pending(event, item_raw, src, late=True))
-                    continue
-                if newest is None or ts > newest:
-                    newest_by_source[src] = ts
-                good.append(_Pending(event, item_raw, src))
-        return good
-
     def _newest(self, source: str) -> int | None:
         if source not in self._source_newest:
             value = self.r.hget(self.keys.source_newest, source)
@@ -183,21 +152,91 @@ class Store(StoreReads):
         that last pipeline (the aggregator acknowledges the stream entries there, so they are
         acknowledged only once applied and dead-lettered).
         """
-        return self.complete_batch(self.prepare_batch(entries, now_ms), now_ms, finish)
+        batch = self.prepare_batch(entries, now_ms)
+        return self.complete_batch(batch, now_ms, finish, self.send_batch(batch))
 
     def prepare_batch(self, entries: Sequence[tuple[str, str]], now_ms: int) -> PreparedBatch:
-        """Validate a batch and build the apply script's arguments (no Redis, except to learn a
-        new source's newest event time)."""
+        """Validate a batch and build the apply script's call (no Redis, except to learn a new
+        source's newest event time)."""
+        batch = self._validate(entries, now_ms)
+        if batch.pending:
+            # Packed now, while the previous batch's script runs, rather than when it is sent.
+            commands = self._batch_commands(batch)
+            batch.packed, batch.n_commands = _pack(commands), len(commands)
+        return batch
+
+    def _validate(self, entries: Sequence[tuple[str, str]], now_ms: int) -> PreparedBatch:
+        """Parse and check each payload: the bad are rejected with the reason, the rest kept in
+        order with their arguments (see APPLY_BATCH in realtime/lua.py). An event more than the
+        late tolerance behind its source's newest is kept too, flagged, for the script to tell a
+        redelivery (a duplicate) from a late event."""
         result = BatchResult()
-        pending = self._validate(entries, now_ms, result)
-        on_time = [p for p in pending if not p.late]
+        rejected = result.rejected
+        future_limit = now_ms + int(self.settings.future_tolerance_s * 1000)
+        late_ms = int(self.settings.late_tolerance_s * 1000)
+        newest_by_source = self._source_newest
+        tb = self.timebase
+        # Offsets change, and days begin, only on quarter-hour boundaries (realtime.timebase),
+        # so all the events of one minute share them.
+        by_minute: dict[int, tuple[str, str]] = {}
+        thresholds = self._threshold_args
+        pending: list[_Pending] = []
+        args: list[Any] = [0, COUNTER_TTL_S, SEEN_TTL_S, CALL_TTL_S, tb.interval_ms, *self._base_templates]
+        queues: set[str] = set()
+        agents: set[str] = set()
+        sources: dict[str, None] = {}  # of the events on time, in order
+        for raw, source in entries:
+            try:
+                items = decode_payload(raw)
+            except InvalidEvent as exc:
+                rejected.append((raw, source, exc.reason))
+                continue
+            single = len(items) == 1
+            for item in items:
+                try:
+                    fields = event_fields(item)
+                except InvalidEvent as exc:
+                    rejected.append((raw if single else json.dumps(item), source, exc.reason))
+                    continue
+                event_id, ts, etype, own_source, queue, call, agent = fields[:7]
+                # An event without its own source takes the stream entry's.
+                src = source if own_source == "default" else own_source
+                if ts > future_limit:
+                    rejected.append((raw if single else json.dumps(item), source, "ts is in the future"))
+                    continue
+                newest = newest_by_source[src] if src in newest_by_source else self._newest(src)
+                minute = ts // 60_000
+                when = by_minute.get(minute)
+                if when is None:
+                    when = by_minute[minute] = (tb.day(ts), str(tb.offset_ms(ts)))
+                pending.append((raw, None, src, agent) if single else (None, item, src, agent))
+                if newest is not None and ts < newest - late_ms:
+                    args += ("late", event_id, queue or "", agent or "", when[0])
+                    continue
+                if newest is None or ts > newest:
+                    newest_by_source[src] = ts
+                sources[src] = None
+                if queue:
+                    queues.add(queue)
+                if agent:
+                    agents.add(agent)
+                if etype == "agent.state":
+                    skills = fields[12]
+                    args += ("state", event_id, str(ts), agent, when[0], when[1], fields[10], fields[11] or "",
+                             _json_names(skills) if skills is not None else "")
+                else:
+                    t_s = thresholds.get(queue) or self._thresholds(queue)  # type: ignore[arg-type]
+                    hold_s = fields[8]
+                    args += (_CALL_OPS[etype], event_id, str(ts), queue, call, agent or "", when[0], when[1],
+                             t_s[0], t_s[1], str(round(hold_s * 1000)) if hold_s is not None else "0")
+        args[0] = len(pending)
         return PreparedBatch(
             pending=pending,
             result=result,
-            args=self._script_args(pending),
-            queues={p.event.queue for p in on_time if p.event.queue} - self._known_queues,
-            agents={p.event.agent for p in on_time if p.event.agent} - self._known_agents,
-            newest={p.source: self._source_newest[p.source] for p in on_time},
+            args=args,
+            queues=queues - self._known_queues,
+            agents=agents - self._known_agents,
+            newest={src: newest_by_source[src] for src in sources},
         )
 
     def send_batch(self, batch: PreparedBatch) -> Any:
@@ -205,7 +244,7 @@ class Store(StoreReads):
         the caller can prepare the next batch while Redis runs this one."""
         if not batch.pending:
             return None
-        return _InFlight.send(self.r, self._batch_commands(batch))
+        return _InFlight.send(self.r, batch.packed, batch.n_commands)
 
     def complete_batch(
         self, batch: PreparedBatch, now_ms: int, finish: Callable[[Any], None] | None = None, sent: Any = None
@@ -241,33 +280,11 @@ class Store(StoreReads):
         self._mark_script(keys=[self.keys.agents_version, self.keys.agents_changed], args=list(agents),
                           client=pipe or self.r)
 
-    def _queue_ms(self, queue: str) -> tuple[int, int]:
-        """(T, S) of the queue in ms, as the apply script wants them (cached: config is fixed)."""
-        cached = self._thresholds_ms.get(queue)
-        if cached is None:
-            cfg = self.queue_config(queue)
-            cached = self._thresholds_ms[queue] = (int(cfg.sl_threshold_s * 1000), int(cfg.short_abandon_s * 1000))
-        return cached
-
-    def _script_args(self, pending: Sequence[_Pending]) -> list[Any]:
-        """APPLY_BATCH's ARGV (see realtime/lua.py): a header, then 14 fields per event."""
-        tb = self.timebase
-        args: list[Any] = [len(pending), COUNTER_TTL_S, SEEN_TTL_S, CALL_TTL_S, tb.interval_ms, *self._base_templates]
-        for p in pending:
-            ev = p.event
-            ts = ev.ts_ms
-            day, off = tb.day(ts), tb.offset_ms(ts)
-            if p.late:
-                args += ("late", ev.id, ts, ev.queue or "", "", ev.agent or "", day, off, 0, 0, 0, "", "", "")
-            elif ev.type == "agent.state":
-                queues = json.dumps(list(ev.queues)) if ev.queues is not None else ""
-                args += ("state", ev.id, ts, "", "", ev.agent, day, off, 0, 0, 0, ev.state, ev.reason or "", queues)
-            else:
-                t_ms, s_ms = self._queue_ms(ev.queue)  # type: ignore[arg-type]
-                hold_ms = round(ev.hold_s * 1000) if ev.hold_s is not None else 0
-                args += (_CALL_OPS[ev.type], ev.id, ts, ev.queue, ev.call, ev.agent or "", day, off,
-                         t_ms, s_ms, hold_ms, "", "", "")
-        return args
+    def _thresholds(self, queue: str) -> tuple[str, str]:
+        """(T, S) of the queue in ms, as the apply script's arguments (cached: config is fixed)."""
+        cfg = self.queue_config(queue)
+        t_s = self._threshold_args[queue] = (str(int(cfg.sl_threshold_s * 1000)), str(int(cfg.short_abandon_s * 1000)))
+        return t_s
 
     def _batch_commands(self, batch: PreparedBatch) -> list[tuple[Any, ...]]:
         """New ids registered, then the apply script (its reply last)."""
@@ -297,31 +314,32 @@ class Store(StoreReads):
             # fault; keep every payload with the error so nothing is lost.
             log.error("apply script failed: %s", reply)
             for p in pending:
-                result.rejected.append((p.raw, p.source, f"internal error while applying: {reply}"))
+                result.rejected.append((_pending_raw(p), p[2], f"internal error while applying: {reply}"))
             return
         applied, failed = reply
-        not_applied: dict[int, tuple[str, str]] = {}
-        for j in range(0, len(failed), 3):
-            not_applied[int(failed[j])] = (_s(failed[j + 1]), _s(failed[j + 2]))
         late_ms = int(self.settings.late_tolerance_s * 1000)
-        for i, p in enumerate(pending):
-            status = not_applied.get(i)
-            if status is None:
-                if p.event.agent:
-                    result.changed_agents.add(p.event.agent)
-                continue
-            code, detail = status
+        not_applied: set[int] = set()
+        for j in range(0, len(failed), 3):  # in batch order
+            i = int(failed[j])
+            not_applied.add(i)
+            p = pending[i]
+            code, detail = _s(failed[j + 1]), _s(failed[j + 2])
             if code == "dup":
                 result.duplicates += 1
                 reason = "duplicate: this event id was already applied"
             elif code == "late":
-                reason = f"late: more than {late_ms // 1000} s behind the newest event of source {p.source!r}"
+                reason = f"late: more than {late_ms // 1000} s behind the newest event of source {p[2]!r}"
             elif code == "bad":
                 reason = detail
             else:
                 log.error("apply script failed on one event: %s", detail)
                 reason = f"internal error while applying: {detail}"
-            result.rejected.append((p.raw, p.source, reason))
+            result.rejected.append((_pending_raw(p), p[2], reason))
+        changed = result.changed_agents
+        if not_applied:
+            changed.update(p[3] for i, p in enumerate(pending) if p[3] and i not in not_applied)
+        else:
+            changed.update(p[3] for p in pending if p[3])
         result.applied += int(applied)
 
 
@@ -335,6 +353,8 @@ class PreparedBatch:
     queues: set[str]  # ids to register (not known to have been registered yet)
     agents: set[str]
     newest: dict[str, int]  # newest event time per source once this batch is applied
+    packed: list[bytes] = field(default_factory=list)  # what send_batch sends, in the wire protocol
+    n_commands: int = 0
 
 
 class _InFlight:
@@ -345,16 +365,17 @@ class _InFlight:
         self.client, self.conn, self.n = client, conn, n
 
     @classmethod
-    def send(cls, client: redis.Redis, cmds: list[tuple[Any, ...]]) -> _InFlight:
+    def send(cls, client: redis.Redis, packed: list[bytes], n: int) -> _InFlight:
+        """Send ``n`` commands already packed (see :func:`_pack`)."""
         pool = client.connection_pool
         conn = pool.get_connection()
         try:
-            conn.send_packed_command(_pack(cmds))
+            conn.send_packed_command(packed)
         except BaseException:
             conn.disconnect()
             pool.release(conn)
             raise
-        return cls(client, conn, len(cmds))
+        return cls(client, conn, n)
 
     def wait(self) -> Any:
         """The last command's reply (the script's); an error reply is returned, not raised."""
@@ -378,6 +399,12 @@ def _pack(cmds: list[tuple[Any, ...]]) -> list[bytes]:
     # hiredis packs ints and strs itself; redis-py's packer first walks every argument in
     # Python, which for a 28,000-argument script call costs more than the packing.
     return [b"".join(hiredis.pack_command(c) for c in cmds)]
+
+
+def _json_names(names: Sequence[str]) -> str:
+    """``json.dumps(list(names))``, byte for byte, for a list of strings (without the generic
+    encoder's per-call set-up, which costs more than the encoding)."""
+    return "[" + ", ".join(map(encode_basestring_ascii, names)) + "]"
 
 
 def _reason_kind(reason: str) -> str:

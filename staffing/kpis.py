@@ -115,6 +115,31 @@ def agent_kpis(c: Counters, handling_ms: float, available_ms: float) -> dict[str
     }
 
 
+AGENT_KPI_KEYS = ("handled", "aht_s", "occupancy", "acw_s_per_call", "hold_s_per_call", "missed", "transfers")
+
+
+def agent_kpi_columns(
+    handled: np.ndarray, talk_ms: np.ndarray, hold_ms: np.ndarray, acw_ms: np.ndarray, missed: np.ndarray,
+    transfers: np.ndarray, handling_ms: np.ndarray, available_ms: np.ndarray,
+) -> np.ndarray:
+    """:func:`agent_kpis` for many agents at once: one row per agent, one column per
+    ``AGENT_KPI_KEYS``, NaN where :func:`agent_kpis` gives None (the same operations in the same
+    order, so the values are identical; a test compares them). ``acw_ms`` is the agent's
+    ``s:acw``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_call = handled > 0
+        staffed = handling_ms + available_ms
+        return np.column_stack([
+            handled,
+            np.where(per_call, (talk_ms + hold_ms + acw_ms) / 1000.0 / handled, np.nan),
+            np.where(staffed > 0, handling_ms / staffed, np.nan),
+            np.where(per_call, acw_ms / 1000 / handled, np.nan),
+            np.where(per_call, hold_ms / 1000 / handled, np.nan),
+            missed,
+            transfers,
+        ]).astype(float)
+
+
 def median_by_key(rows: Sequence[Mapping[str, float | None]]) -> dict[str, float | None]:
     """Median of each KPI over the rows that have a value (None where none has)."""
     if not rows:

@@ -34,7 +34,12 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 
 from floorboard.config import load_settings
-from realtime.adherence import LiveAdherence, read_adherence_view, read_agent_adherence
+from realtime.adherence import (
+    AdherenceResult,
+    LiveAdherence,
+    read_adherence_view,
+    read_agent_adherence,
+)
 from realtime.engine import Engine
 from realtime.live import AgentCache
 from realtime.schedules import write_agent_schedule, write_roster, write_schedule_days
@@ -90,7 +95,18 @@ class Floor:
             result = self.store.apply_entries(payloads, t)
             assert result.applied == len(payloads), result.rejected
         self.sent += len(pending)
-        return self.store.fetch_live(t, self.cache).agents
+        live = self.store.fetch_live(t, self.cache)
+        self.changed = live.changed
+        return live.agents
+
+
+def run(adherence: LiveAdherence, floor: Floor, t: int, blocks: list) -> AdherenceResult:
+    """One tick as the engine runs it: only the agents the cache read again are looked at."""
+    agents = floor.at(t)
+    begun = adherence.begin(agents, t, changed=floor.changed)
+    result = adherence.finish(begun, blocks)
+    adherence.wait(begun)
+    return result
 
 
 @pytest.fixture
@@ -112,7 +128,7 @@ def test_a_day_of_live_adherence(store):
     floor, adherence = Floor(store), LiveAdherence(store)
 
     # 00:03: dan's aux began at 23:57 yesterday, 6 min ago: past the 5 min grace.
-    result = adherence.tick(floor.at(h(0, 3)), SALES_SHORT, h(0, 3))
+    result = run(adherence, floor, h(0, 3), SALES_SHORT)
     assert result.evaluated == 4 and result.recomputed == 4
     (dan,) = result.exceptions
     assert (dan["agent"], dan["scheduled"], dan["out_since_ms"], dan["out_s"], dan["severity"]) == (
@@ -122,7 +138,7 @@ def test_a_day_of_live_adherence(store):
     assert read_agent_adherence(store, "eve") is None  # no schedule: not evaluated
 
     # 10:17: ana is 2 min late back from her break: out, but inside the 3 min grace.
-    result = adherence.tick(floor.at(h(10, 17)), SALES_SHORT, h(10, 17))
+    result = run(adherence, floor, h(10, 17), SALES_SHORT)
     assert result.exceptions == [] and result.recomputed == 0 and result.folded > 0
     ana = read_agent_adherence(store, "ana")
     assert (ana["scheduled"], ana["adhering"], ana["out_since_ms"], ana["grace_s"], ana["severity"]) == (
@@ -132,7 +148,7 @@ def test_a_day_of_live_adherence(store):
     assert cat["adhering"] is True and cat["name"] == "Cat"
 
     # 10:19: 4 min late: a warning that hurts the short queue.
-    result = adherence.tick(floor.at(h(10, 19)), SALES_SHORT, h(10, 19))
+    result = run(adherence, floor, h(10, 19), SALES_SHORT)
     (ana,) = result.exceptions
     assert (ana["agent"], ana["severity"], ana["impact"], ana["grace_s"]) == ("ana", "warning", "hurts", 180.0)
     assert (ana["scheduled_start_ms"], ana["scheduled_end_ms"], ana["supervisor"]) == (h(10, 15), h(12), "sue")
@@ -141,17 +157,17 @@ def test_a_day_of_live_adherence(store):
     assert view["teams"]["red"]["out_now"] == 1 and view["totals"]["out_now"] == 1
 
     # 11:10: ben in an unscheduled meeting for 10 min.
-    result = adherence.tick(floor.at(h(11, 10)), SALES_SHORT, h(11, 10))
+    result = run(adherence, floor, h(11, 10), SALES_SHORT)
     assert [(e["agent"], e["severity"], e["actual_reason"]) for e in result.exceptions] == [("ben", "warning", "meeting")]
 
     # 11:30: the meeting is added to ben's schedule; his day is read again with it.
     write_agent_schedule(store, D, "ben", [seg("ben", "open", h(9), h(11)), seg("ben", "meeting", h(11), h(11, 20)),
                                            seg("ben", "open", h(11, 20), h(12))])
-    result = adherence.tick(floor.at(h(11, 30)), SALES_SHORT, h(11, 30))
+    result = run(adherence, floor, h(11, 30), SALES_SHORT)
     assert result.recomputed == 1 and result.exceptions == []
     assert read_agent_adherence(store, "ben")["adherence_pct"] == 1.0
 
-    result = adherence.tick(floor.at(h(12)), SALES_SHORT, h(12))
+    result = run(adherence, floor, h(12), SALES_SHORT)
     red, blue = result.teams["red"], result.teams["blue"]
     assert (red["agents"], red["scheduled_s"], red["out_beyond_grace_s"]) == (2, 21_600, 120)
     assert red["adherence_pct"] == pytest.approx(1 - 120 / 21_600)
@@ -180,12 +196,12 @@ def test_entries_are_written_only_when_they_change(store):
     assert read_agent_adherence(store, "ana")["next"] == {"activity": "break", "start_ms": h(10)}
     # Two seconds on, only ana's conformance creeps (she logged in two minutes early): at most
     # her entry is rewritten, and only on her turn.
-    later = adherence.tick(floor.at(h(9, 30, 2)), [], h(9, 30, 2))
+    later = run(adherence, floor, h(9, 30, 2), [])
     assert later.agents_written <= 1
     after = store.r.hgetall(store.keys.adherence_agents)
     assert {a for a in after if after[a] != before[a]} <= {"ana"}
     # A change of status goes out at once: ana is still available when her break starts.
-    adherence.tick(floor.at(h(10, 0, 30)), [], h(10, 0, 30))
+    run(adherence, floor, h(10, 0, 30), [])
     ana = read_agent_adherence(store, "ana")
     assert (ana["scheduled"], ana["adhering"], ana["out_since_ms"]) == ("break", False, h(10))
 
@@ -193,9 +209,9 @@ def test_entries_are_written_only_when_they_change(store):
 def test_a_running_engine_crosses_midnight_like_a_fresh_one(store):
     """At D−1 23:58 dan's shift is in D−1's schedule; at 00:03 it comes from yesterday's."""
     floor, adherence = Floor(store), LiveAdherence(store)
-    result = adherence.tick(floor.at(h(0, -2)), SALES_SHORT, h(0, -2))
+    result = run(adherence, floor, h(0, -2), SALES_SHORT)
     assert result.day == D1 and [e["agent"] for e in result.exceptions] == []  # 60 s out, within the grace
-    result = adherence.tick(floor.at(h(0, 3)), SALES_SHORT, h(0, 3))
+    result = run(adherence, floor, h(0, 3), SALES_SHORT)
     fresh = LiveAdherence(store).tick(floor.at(h(0, 3)), SALES_SHORT, h(0, 3))
     assert result.day == D and result.recomputed == 4
     assert result.exceptions == fresh.exceptions and [e["agent"] for e in result.exceptions] == ["dan"]
@@ -206,12 +222,12 @@ def test_a_running_engine_crosses_midnight_like_a_fresh_one(store):
 
 def test_agents_without_a_schedule_leave_the_hash_and_no_schedule_means_no_view(store):
     floor, adherence = Floor(store), LiveAdherence(store)
-    adherence.tick(floor.at(h(9, 30)), [], h(9, 30))
+    run(adherence, floor, h(9, 30), [])
     write_agent_schedule(store, D, "cat", [])
-    adherence.tick(floor.at(h(9, 31)), [], h(9, 31))
+    run(adherence, floor, h(9, 31), [])
     assert set(store.r.hgetall(store.keys.adherence_agents)) == {"ana", "ben", "dan"}
     write_schedule_days(store, {D: {}, D1: {}})
-    result = adherence.tick(floor.at(h(9, 32)), [], h(9, 32))
+    result = run(adherence, floor, h(9, 32), [])
     assert result.evaluated == 0 and read_adherence_view(store) is None
     assert read_agent_adherence(store, "ana") is None
 

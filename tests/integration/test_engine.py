@@ -155,3 +155,24 @@ def test_written_snapshot_and_details_are_strict_json(store):
     assert snap["queues"][0]["id"] == "sales"
     detail = json.loads(store.r.get(store.keys.queue_detail("sales")), parse_constant=refuse)
     assert [m["agent"] for m in detail["agents"]] == ["a2", "a1"]
+
+
+def test_a_tick_that_fails_half_way_leaves_no_reply_unread_and_the_next_writes_everything(store):
+    """Round trips sent early and read late (realtime.deferred) are read even when the tick
+    fails; the next tick then writes every queue's detail again, changed or not."""
+    engine = Engine(store)
+    engine.tick(NOW)
+    pool = store.r.connection_pool
+    store.r.delete(store.keys.queue_detail("sales"))  # as if this tick's write had been lost
+
+    def broken(*_args):
+        raise RuntimeError("alerts failed")
+
+    engine.alerts.tick = broken
+    with pytest.raises(RuntimeError):
+        engine.tick(NOW + 1000)
+    assert not pool._in_use_connections
+    del engine.alerts.tick
+    engine.tick(NOW + 2000)
+    assert store.r.get(store.keys.queue_detail("sales")) is not None
+    engine.close()

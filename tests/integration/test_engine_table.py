@@ -7,6 +7,7 @@ counts by state, aux reasons, occupancy, member lists and team medians (staffing
 
 from __future__ import annotations
 
+import json
 import random
 from typing import Any
 
@@ -43,9 +44,19 @@ def _agent(rng: random.Random, i: int, queues: list[str]) -> AgentLive:
     )
 
 
-def _live(agents: list[AgentLive], queues: list[str], now_ms: int, iv: int = IV) -> LiveState:
+def _live(agents: list[AgentLive], queues: list[str], now_ms: int, iv: int = IV,
+          changed: list[AgentLive] | None = None) -> LiveState:
     rows = [QueueLive(q, {}, {}, {}, 0, None, 0, 0) for q in queues]
-    return LiveState(now_ms, iv, "2025-11-24", DAY_START, rows, agents)
+    return LiveState(now_ms, iv, "2025-11-24", DAY_START, rows, agents, changed)
+
+
+_PAGE_RANK = {"aux": 0, "acw": 1, "on_call": 2, "available": 3}
+
+
+def _page_order(m: dict[str, Any], now_ms: int) -> tuple[int, float, str]:
+    """The queue page's member order, written out plainly: the longest in aux first, then ACW,
+    on a call, available, each longest in state first; ties by agent id."""
+    return _PAGE_RANK[m["state"]], m["since_ms"] or now_ms, m["agent"]
 
 
 def _reference(live: LiveState, now_ms: int) -> dict[str, dict[str, Any]]:
@@ -94,9 +105,10 @@ def _check(engine: Engine, live: LiveState, now_ms: int) -> None:
         assert now["aux_reasons"] == dict(sorted(r["aux"].items()))
         assert block["interval"]["occupancy"] == kpis.occupancy(r["occ"][0], r["occ"][1])
         assert block["today"]["occupancy"] == kpis.occupancy(r["occ"][2], r["occ"][3])
-        key = lambda m: m["agent"]  # noqa: E731
-        assert sorted(details[block["id"]]["agents"], key=key) == sorted(r["members"], key=key)
+        assert details[block["id"]]["agents"] == sorted(r["members"], key=lambda m: _page_order(m, now_ms))
         assert details[block["id"]]["team_median"] == kpis.median_by_key(r["rows"])
+        # What the tick writes (members' JSON joined, not the list serialised) is the same detail.
+        assert json.loads(engine._detail_json(block["id"], details[block["id"]])) == details[block["id"]]
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -115,10 +127,13 @@ def test_group_figures_equal_the_per_agent_loop(engine, seed):
             iv = IV + 900_000
             for a in agents:
                 a.reset_interval()
+        changed = []
         for i in rng.sample(range(len(agents)), len(agents) // 3):
             agents[i] = _agent(rng, i, [*queues, "not-a-live-queue"])
+            changed.append(agents[i])
         engine._medians_ms = None  # medians every build, to compare them each time
-        _check(engine, _live(agents, queues, now, iv), now)
+        # As the agent cache says which agents it read again (every other step: "any may have").
+        _check(engine, _live(agents, queues, now, iv, changed if step % 2 else None), now)
 
 
 def test_medians_match_kpis_median_by_key_on_ties_and_gaps(engine):

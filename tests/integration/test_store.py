@@ -89,6 +89,12 @@ BAD = [
     (json.dumps({"v": 1, "id": "b13", "ts": at(990), "type": "call.ended", "queue": "sales", "call": "c5", "agent": "a1", "hold_s": 500}), "hold_s is longer"),
     (json.dumps({"v": 1, "id": "b14", "ts": at(10) - 600_000, "type": "call.queued", "queue": "sales", "call": "old"}), "late"),
     (json.dumps({"v": 1, "id": "s3", "ts": at(10), "type": "call.queued", "queue": "sales", "call": "c1"}), "duplicate"),
+    # Values no single check foresees (once they raised instead of being rejected, and a batch
+    # that raised was claimed again forever).
+    (json.dumps({"v": 1, "id": "p1", "ts": at(10), "type": [], "queue": "sales", "call": "c9"}), "unknown type"),
+    (json.dumps({"v": 1, "id": "p2", "ts": at(10), "type": "call.ended", "queue": "sales", "call": "c1", "agent": "a1",
+                 "hold_s": 10**400}), "too large"),
+    (json.dumps({"v": 1, "id": "p3", "ts": 10**400, "type": "call.queued", "queue": "sales", "call": "c9"}), "outside"),
 ]
 
 
@@ -257,5 +263,100 @@ def test_apply_on_a_server_without_the_script_loaded(tmp_path):
         agg.ensure_group()
         assert agg.drain().applied == 21
         assert counters(fresh, fresh.keys.queue_interval("sales", T0)) == EXPECTED_INTERVAL_1600
+        # apply_entries sends the script the same way.
+        client.script_flush()
+        other = Store(client, load_settings({"FLOORBOARD_KEY_PREFIX": "other"}))
+        assert other.apply_entries([(p, "test") for p in scenario()], NOW).applied == 21
+        assert counters(other, other.keys.queue_interval("sales", T0)) == EXPECTED_INTERVAL_1600
     finally:
         server.shutdown(nosave=True)
+
+
+def test_every_key_gets_its_ttl_by_its_rule(store):
+    """Counter keys get their TTL when one of their fields is new, dedup sets in every batch that
+    adds to them, a call hash when the call is queued, a day's timeline when it is created. The
+    apply script sets each at most once per batch; this pins down which keys each batch renews."""
+    from realtime.keys import CALL_TTL_S, COUNTER_TTL_S, SEEN_TTL_S
+
+    k, day = store.keys, "2025-11-24"
+    apply(store, scenario())
+    counter_keys = [k.queue_interval("sales", T0), k.queue_interval("sales", at(900)), k.queue_day("sales", day),
+                    k.agent_interval("a1", T0), k.agent_interval("a1", at(900)), k.agent_day("a1", day),
+                    k.agent_interval("a2", T0), k.agent_day("a2", day)]
+    seen_keys = [k.queue_seen("sales", day), k.agent_seen("a1", day), k.agent_seen("a2", day)]
+    call_keys = [k.call("sales", f"c{i}") for i in range(1, 7)]
+    timelines = [k.agent_timeline("a1", day), k.agent_timeline("a2", day)]
+    everything = counter_keys + seen_keys + call_keys + timelines
+
+    def ttls() -> dict[str, int]:
+        return {key: store.r.ttl(key) for key in everything + [k.call("sales", "c7")]}
+
+    def near(ttl: int, expected: int) -> bool:
+        return expected - 10 <= ttl <= expected
+
+    got = ttls()
+    for keys, expected in ((counter_keys, COUNTER_TTL_S), (seen_keys, SEEN_TTL_S), (call_keys, CALL_TTL_S),
+                           (timelines, COUNTER_TTL_S)):
+        assert all(near(got[key], expected) for key in keys), {key: got[key] for key in keys}
+
+    def shorten() -> None:
+        for key in everything:
+            store.r.expire(key, 1000)
+
+    # A call queued in the 16:15 interval adds to "offered", a field both its interval and the day
+    # already have: neither counter key is renewed; the dedup set is, and the new call gets its own.
+    shorten()
+    c7 = json.dumps({"v": 1, "id": "m1", "ts": at(950), "type": "call.queued", "queue": "sales", "call": "c7"})
+    assert apply(store, [c7]).applied == 1
+    got = ttls()
+    assert near(got[k.queue_seen("sales", day)], SEEN_TTL_S) and near(got[k.call("sales", "c7")], CALL_TTL_S)
+    assert all(near(ttl, 1000) for key, ttl in got.items() if key not in (k.queue_seen("sales", day), k.call("sales", "c7")))
+
+    # a1 leaves on_call: "s:on_call" is new in a1's 16:15 interval (renewed) but not in its day;
+    # the timeline exists already (not renewed).
+    shorten()
+    lunch = json.dumps({"v": 1, "id": "m2", "ts": at(980), "type": "agent.state", "agent": "a1", "state": "aux",
+                        "reason": "lunch"})
+    assert apply(store, [lunch]).applied == 1
+    got = ttls()
+    renewed = {k.agent_interval("a1", at(900)): COUNTER_TTL_S, k.agent_seen("a1", day): SEEN_TTL_S}
+    assert all(near(got[key], renewed.get(key, 1000)) for key in everything), got
+
+
+def test_timeline_entries_are_what_cjson_encode_gives(store):
+    """Entries are built directly unless a character needs escaping; either way the text is
+    what cjson.encode({ts, state, reason}) gives."""
+    reasons = ["lunch", "a/b", 'say "hi"', "back\\slash", "é", "\x7f", "x\x01", "one two-three_4.5:6"]
+    events = [json.dumps({"v": 1, "id": f"t{i}", "ts": at(10 * i), "type": "agent.state", "agent": "a9", "state": "aux",
+                          "reason": reason}) for i, reason in enumerate(reasons)]
+    events.append(json.dumps({"v": 1, "id": "t-last", "ts": at(200), "type": "agent.state", "agent": "a9",
+                              "state": "available"}))
+    assert apply(store, events).applied == len(events)
+    entries = store.r.lrange(store.keys.agent_timeline("a9", "2025-11-24"), 0, -1)
+    expected = [(at(10 * i), "aux", reason) for i, reason in enumerate(reasons)] + [(at(200), "available", "")]
+    assert len(entries) == len(expected)
+    for entry, (ts, state, reason) in zip(entries, expected, strict=True):
+        assert entry == store.r.eval("return cjson.encode({tonumber(ARGV[1]), ARGV[2], ARGV[3]})", 0, ts, state, reason)
+
+
+def test_rejected_items_of_an_array_keep_their_own_text(store):
+    apply(store, scenario())
+    good = {"v": 1, "id": "g1", "ts": at(990), "type": "call.queued", "queue": "sales", "call": "c8"}
+    invalid = {"v": 1, "id": "x", "type": "call.queued"}
+    not_applicable = {"v": 1, "id": "y", "ts": at(990), "type": "call.answered", "queue": "sales", "call": "ghost",
+                      "agent": "a1"}
+    result = apply(store, [json.dumps([good, invalid, not_applicable])])
+    assert result.applied == 1
+    assert [raw for raw, _, _ in result.rejected] == [json.dumps(invalid), json.dumps(not_applicable)]
+
+
+def test_aggregator_reads_entries_from_other_writers(store):
+    """Entries whose fields are in another order, or lack the source, are read all the same."""
+    events = scenario()
+    store.r.xadd(store.keys.events, {"raw": events[0], "src": "other"})
+    store.r.xadd(store.keys.events, {"raw": events[1]})
+    store.append_raw(events[2:], "test")
+    agg = Aggregator(store, clock=lambda: NOW)
+    agg.ensure_group()
+    assert agg.drain().applied == 21
+    assert counters(store, store.keys.queue_interval("sales", T0)) == EXPECTED_INTERVAL_1600

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from staffing import kpis
@@ -57,3 +58,21 @@ def test_agent_kpis_and_their_median():
     med = kpis.median_by_key([row, idle, kpis.agent_kpis({"handled": 2}, 0, 100)])
     assert med["handled"] == 2.0 and med["aht_s"] == pytest.approx((190.0 + 0.0) / 2)
     assert kpis.median_by_key([]) == {}
+
+
+def test_agent_kpi_columns_equal_agent_kpis_row_by_row():
+    rng = np.random.default_rng(3)
+    n = 500
+    handled = rng.integers(0, 4, n).astype(float)  # a quarter handled nothing: per-call KPIs undefined
+    talk, hold, acw = (rng.integers(0, 900_000, n).astype(float) for _ in range(3))
+    missed, transfers = (rng.integers(0, 3, n).astype(float) for _ in range(2))
+    handling = np.where(rng.random(n) < 0.2, 0.0, rng.integers(0, 3_600_000, n).astype(float))
+    available = np.where(rng.random(n) < 0.5, 0.0, rng.integers(0, 3_600_000, n).astype(float))
+    got = kpis.agent_kpi_columns(handled, talk, hold, acw, missed, transfers, handling, available)
+    assert got.shape == (n, len(kpis.AGENT_KPI_KEYS))
+    for i in range(n):
+        counters = {"handled": handled[i], "talk_ms": talk[i], "hold_ms": hold[i], "s:acw": acw[i],
+                    "missed": missed[i], "transfers": transfers[i]}
+        want = kpis.agent_kpis(counters, handling[i], available[i])
+        assert tuple(want) == kpis.AGENT_KPI_KEYS
+        assert [None if np.isnan(x) else float(x) for x in got[i]] == list(want.values())  # exact, not approximate
