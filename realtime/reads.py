@@ -268,7 +268,10 @@ class StoreReads:
         pipe.hgetall(k.agent_interval(agent, self.timebase.interval_start_ms(now_ms)))
         pipe.hgetall(k.agent_day(agent, day))
         pipe.lrange(k.agent_timeline(agent, day), 0, -1)
-        live_raw, iv_raw, day_raw, timeline_raw = pipe.execute()
+        day_start, _ = self.timebase.day_bounds_ms(day)
+        # Yesterday's last change: the state the agent was in at midnight.
+        pipe.lindex(k.agent_timeline(agent, self.timebase.day(day_start - 1)), -1)
+        live_raw, iv_raw, day_raw, timeline_raw, at_midnight = pipe.execute()
         live = AgentLive.from_redis(agent, live_raw, iv_raw, day_raw)
         team: dict[str, Any] = {"size": 0, "median": {}}
         if live.queues:
@@ -285,7 +288,7 @@ class StoreReads:
             "queues": list(live.queues),
             "call": live.call,
             "today": _agent_today(live, now_ms, self.timebase.day_bounds_ms(day)[0]),
-            "timeline": _timeline(timeline_raw, now_ms),
+            "timeline": _timeline(timeline_raw, now_ms, at_midnight, day_start),
             "team": team,
         }
 
@@ -393,8 +396,14 @@ def _agent_today(live: AgentLive, now_ms: int, day_start_ms: int) -> dict[str, A
     }
 
 
-def _timeline(raw: list[str], now_ms: int) -> list[dict[str, Any]]:
+def _timeline(raw: list[str], now_ms: int, before: str | None = None, day_start_ms: int = 0) -> list[dict[str, Any]]:
+    """Today's states from the day's timeline entries; ``before`` (the day before's last entry)
+    gives the state running at midnight, shown from midnight until the day's first change."""
     changes = [json.loads(x) for x in raw]
+    if before is not None:
+        _, state, reason = json.loads(before)
+        if state != "logged_out" and (not changes or int(changes[0][0]) > day_start_ms):
+            changes.insert(0, [day_start_ms, state, reason])
     out = []
     for i, (ts, state, reason) in enumerate(changes):
         end = changes[i + 1][0] if i + 1 < len(changes) else now_ms

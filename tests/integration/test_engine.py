@@ -176,3 +176,22 @@ def test_a_tick_that_fails_half_way_leaves_no_reply_unread_and_the_next_writes_e
     engine.tick(NOW + 2000)
     assert store.r.get(store.keys.queue_detail("sales")) is not None
     engine.close()
+
+
+def test_an_agents_day_after_midnight_starts_with_the_state_they_were_in(redis_client, key_prefix):
+    """Aux since 23:50: at 00:10 the agent's day shows aux from midnight (not an empty day),
+    until their first change of the new day."""
+    import json
+
+    s = Store(redis_client, load_settings({"FLOORBOARD_KEY_PREFIX": key_prefix}))
+    midnight = (T0 // 86_400_000 + 1) * 86_400_000  # the UTC midnight after the scenario's day
+    events = [(midnight - 3_600_000, "available", None), (midnight - 600_000, "aux", "break")]
+    s.apply_entries([(json.dumps({"v": 1, "id": f"m{n}", "ts": ts, "type": "agent.state", "agent": "ana",
+                                  "state": st, **({"reason": r} if r else {})}), "test")
+                     for n, (ts, st, r) in enumerate(events)], midnight - 60_000)
+    view = s.read_agent_view("ana", midnight + 600_000)
+    assert view["timeline"] == [{"start_ms": midnight, "end_ms": midnight + 600_000, "state": "aux", "reason": "break"}]
+    s.apply_entries([(json.dumps({"v": 1, "id": "m9", "ts": midnight + 300_000, "type": "agent.state", "agent": "ana",
+                                  "state": "available"}), "test")], midnight + 600_000)
+    view = s.read_agent_view("ana", midnight + 600_000)
+    assert [(t["start_ms"], t["state"]) for t in view["timeline"]] == [(midnight, "aux"), (midnight + 300_000, "available")]
