@@ -85,20 +85,25 @@ class Deferred:
             raise self._error
         if self._conn is None:
             raise RuntimeError("the replies of this round trip are being read already")
-        for i in range(self._n):
-            try:
-                reply = self._conn.read_response()
-            except ResponseError as e:  # the reply was read whole: the connection is sound
-                reply = e
-            except BaseException:
+        finished = False
+        try:
+            for i in range(self._n):
+                try:
+                    reply = self._conn.read_response()
+                except ResponseError as e:  # the reply was read whole: the connection is sound
+                    reply = e
+                error = _error_in(reply, i in self._nested)
+                if error is not None:
+                    self._error = error
+                    self._drain(self._n - i - 1)
+                    raise error
+                yield reply
+            finished = True
+        finally:
+            # Left before the last reply (an error reading, a consumer that stopped): replies may
+            # be unread, so the connection is closed, never handed to anyone else.
+            if not finished and self._conn is not None:
                 self._close()
-                raise
-            error = _error_in(reply, i in self._nested)
-            if error is not None:
-                self._error = error
-                self._drain(self._n - i - 1)
-                raise error
-            yield reply
         self._pool.release(self._conn)
         self._conn = None
 

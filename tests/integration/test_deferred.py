@@ -66,3 +66,12 @@ def test_replies_can_be_taken_one_by_one_and_an_error_is_raised_where_it_comes(r
     assert _in_use(redis_client) == 0  # the reply after the error was read too
     with pytest.raises(redis.ResponseError):
         sent.result()  # asked again: the same error
+
+
+def test_a_reader_that_stops_early_does_not_leave_replies_on_a_pooled_connection(redis_client, key_prefix):
+    sent = Deferred(redis_client, [("ECHO", "one"), ("ECHO", "two"), ("ECHO", "three")])
+    replies = sent.each()
+    assert next(replies) == "one"
+    replies.close()  # as when the code handling a reply raises
+    assert _in_use(redis_client) == 0
+    assert redis_client.echo("next") == "next"  # whatever connection it gets reads its own reply
