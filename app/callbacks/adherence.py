@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from dash import ALL, Input, Output, State, callback, ctx, html, no_update
@@ -70,9 +71,12 @@ def act_on_alert(_acks: list[int | None], _snoozes: list[int | None]) -> Any:
     prevent_initial_call=True,
 )
 def pick_agent(_clicks: list[int | None]) -> Any:
-    if not ctx.triggered or not ctx.triggered[0]["value"]:
+    # A refresh re-renders every row (their n_clicks back to none) and can arrive with a
+    # click: look for the clicked one among everything that triggered, not just the first.
+    clicked = [t["prop_id"] for t in ctx.triggered if t["value"]]
+    if not clicked:
         return no_update
-    return ctx.triggered_id["index"]
+    return json.loads(clicked[0].rsplit(".", 1)[0])["index"]
 
 
 @callback(
