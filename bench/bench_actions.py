@@ -28,10 +28,8 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import sys
 import time
-from collections.abc import Callable
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -42,6 +40,7 @@ import scipy
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import staffing  # noqa: E402
+from bench._timing import repeated  # noqa: E402
 from staffing import actions  # noqa: E402
 from staffing.actions.context import _context  # noqa: E402
 from staffing.actions.rank import _select  # noqa: E402
@@ -119,18 +118,6 @@ def workload(seed: int = 20260302) -> actions.PlanInputs:
         vto_allowed=rng.random(AGENTS) < 0.6, activities=r["activities"])
 
 
-def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float, float, Any]:
-    """(median wall s, best wall s, median CPU s, last result) after one warm-up."""
-    out = fn()
-    wall, cpu = [], []
-    for _ in range(repeat):
-        t0, c0 = time.perf_counter(), time.process_time()
-        out = fn()
-        wall.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
-    return statistics.median(wall), min(wall), statistics.median(cpu), out
-
-
 def naive_score(inp: actions.PlanInputs, cands: actions.Candidates, c: int) -> float:
     """One candidate, one cell and one whole agent count at a time (scalar engine calls)."""
     n_iv = inp.calls.shape[1]
@@ -182,22 +169,22 @@ def main() -> None:
     inp = workload()
     opt = actions.ActionOptions()
     rows = []
-    med, best, cpu, ranked = timed(lambda: actions.rank_actions(inp, opt), args.repeat)
+    med, best, cpu, ranked = repeated(lambda: actions.rank_actions(inp, opt), args.repeat)
     rows.append(("rank_actions (all of the below)", med, best, cpu))
-    med, best, cpu, ctx = timed(lambda: _context(inp), args.repeat)
+    med, best, cpu, ctx = repeated(lambda: _context(inp), args.repeat)
     rows.append(("context: SL at the plan, marginal values", med, best, cpu))
     for kind in actions.KINDS:
         o = actions.ActionOptions(kinds=(kind,))
-        med, best, cpu, _ = timed(lambda o=o: actions.generate_candidates(inp, o, _ctx=ctx),
+        med, best, cpu, _ = repeated(lambda o=o: actions.generate_candidates(inp, o, _ctx=ctx),
                                   args.repeat)
         rows.append((f"candidates: {kind}", med, best, cpu))
     cands = actions.generate_candidates(inp, opt, _ctx=ctx)
 
-    med, best, cpu, ev = timed(lambda: actions.evaluate_candidates(inp, cands, opt, _ctx=ctx),
+    med, best, cpu, ev = repeated(lambda: actions.evaluate_candidates(inp, cands, opt, _ctx=ctx),
                                args.repeat)
     rows.append(("evaluation of all candidates", med, best, cpu))
     top = _select(cands, ev, 50)
-    med, best, cpu, _ = timed(lambda: [_action(ctx, cands, ev, int(c), opt, UTC)
+    med, best, cpu, _ = repeated(lambda: [_action(ctx, cands, ev, int(c), opt, UTC)
                                        for c in top], args.repeat)
     rows.append(("selection and the 50 Action records", med, best, cpu))
     rng = np.random.default_rng(1)

@@ -55,6 +55,7 @@ import numpy as np  # noqa: E402
 import redis  # noqa: E402
 
 from bench._docs import write_section  # noqa: E402
+from bench._timing import pct, timed_ms  # noqa: E402
 from floorboard.config import load_settings  # noqa: E402
 from realtime.adherence import LiveAdherence  # noqa: E402
 from realtime.live import AgentLive  # noqa: E402
@@ -69,11 +70,6 @@ CHANGES_PER_TICK = 4_000
 TICK_MS = 2_000
 TARGET_MS = 100.0  # of the 200 ms tick budget, with the queue metrics
 H, M, S = 3_600_000, 60_000, 1_000
-
-
-def pct(values: list[float], p: float) -> float:
-    s = sorted(values)
-    return s[max(0, min(len(s) - 1, int(len(s) * p / 100 + 0.999999) - 1))]
 
 
 # ----------------------------------------------------------------------------- the center
@@ -276,12 +272,6 @@ def naive_tick(rules: AdherenceRules, agents: list[Agent], from_ms: dict[str, in
 
 
 # ----------------------------------------------------------------------------- run
-def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
-    t = time.perf_counter()
-    out = fn()
-    return (time.perf_counter() - t) * 1000, out
-
-
 @contextmanager
 def dedicated_redis() -> Iterator[str]:
     """A redis-server of our own on a free loopback port, without persistence."""
@@ -333,7 +323,7 @@ def run_on(args: argparse.Namespace, url: str, *, dedicated: bool) -> str:
         blocks = queue_blocks(rng)
         adherence = LiveAdherence(store)
         live = [a.live() for a in agents]
-        cold_ms, first = timed(lambda: adherence.tick(live, blocks, t0))
+        cold_ms, first = timed_ms(lambda: adherence.tick(live, blocks, t0))
 
         # Steady state: where the time goes, by wrapping the component's steps.
         parts: dict[str, list[float]] = {}
@@ -342,7 +332,7 @@ def run_on(args: argparse.Namespace, url: str, *, dedicated: bool) -> str:
             original = getattr(adherence, name)
 
             def wrapper(*a: Any, _o: Callable[..., Any] = original, _n: str = name) -> Any:
-                ms, out = timed(lambda: _o(*a))
+                ms, out = timed_ms(lambda: _o(*a))
                 parts.setdefault(_n, []).append(ms)
                 return out
 
@@ -354,19 +344,19 @@ def run_on(args: argparse.Namespace, url: str, *, dedicated: bool) -> str:
             t += TICK_MS
             live = [a.live() for a in agents]
             c0 = time.process_time()
-            ms, result = timed(lambda t=t, live=live: adherence.tick(live, blocks, t))
+            ms, result = timed_ms(lambda t=t, live=live: adherence.tick(live, blocks, t))
             cpu.append((time.process_time() - c0) * 1000)
             ticks.append(ms)
             results.append(result)
         d = adherence._state
         assert d is not None
-        ev_ms, ev = timed(lambda: evaluate(adherence.rules, d.sched, d.fold, t, d.day_start_ms))
+        ev_ms, ev = timed_ms(lambda: evaluate(adherence.rules, d.sched, d.fold, t, d.day_start_ms))
 
         # The naive loop, and the agreement of every agent's figures.
         from_ms = {a: int(d.from_ms[i]) for i, a in enumerate(d.agents)}
         naive_ms = []
         for _ in range(args.naive_ticks):
-            ms, naive = timed(lambda: naive_tick(adherence.rules, agents, from_ms, d.day_start_ms, t))
+            ms, naive = timed_ms(lambda: naive_tick(adherence.rules, agents, from_ms, d.day_start_ms, t))
             naive_ms.append(ms)
         row = {a: i for i, a in enumerate(d.agents)}
         mismatches = 0

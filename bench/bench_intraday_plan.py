@@ -31,9 +31,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +42,7 @@ import scipy
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._timing import repeated  # noqa: E402
 from realtime.intraday import (  # noqa: E402
     PER_KIND,
     TOP_ACTIONS,
@@ -188,18 +187,6 @@ def run_all(w: Workload) -> dict[str, Any]:
     return done
 
 
-def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float, float]:
-    """(median wall s, best wall s, median CPU s) over ``repeat`` runs after one warm-up."""
-    fn()
-    wall, cpu = [], []
-    for _ in range(repeat):
-        t0, c0 = time.perf_counter(), time.process_time()
-        fn()
-        wall.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
-    return statistics.median(wall), min(wall), statistics.median(cpu)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=7)
@@ -210,8 +197,8 @@ def main() -> None:
     rows = []
     for name, fn in STAGES:
         before = {k: v for k, v in done.items() if k != name}
-        rows.append((name, *timed(lambda fn=fn, before=before: fn(w, dict(before)), args.repeat)))
-    rows.append(("all stages", *timed(lambda: run_all(w), args.repeat)))
+        rows.append((name, *repeated(lambda fn=fn, before=before: fn(w, dict(before)), args.repeat)[:3]))
+    rows.append(("all stages", *repeated(lambda: run_all(w), args.repeat)[:3]))
     plan = done["plan"]
     cells = plan.required.size
     print(f"Intraday plan: {QUEUES} queues x {DAY_IVS - CLOSED} remaining intervals "

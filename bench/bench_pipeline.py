@@ -66,6 +66,7 @@ from bench_adherence import shift as scheduled_shift  # noqa: E402
 
 from adapters.replay import ReplayAdapter, write_jsonl  # noqa: E402
 from bench._docs import DOC, write_section  # noqa: E402
+from bench._timing import pct, timed_ms  # noqa: E402
 from floorboard.config import Settings, load_settings  # noqa: E402
 from floorboard.events import Event, parse_event  # noqa: E402
 from realtime.aggregator import Aggregator  # noqa: E402
@@ -127,12 +128,6 @@ def env_for(args: argparse.Namespace, prefix: str) -> dict[str, str]:
         "FLOORBOARD_MQTT_URL": args.mqtt_url,
         "FLOORBOARD_KEY_PREFIX": prefix,
     }
-
-
-def pct(values: list[float], p: float) -> float:
-    """Nearest-rank percentile (no interpolation: p99 of 200 samples is the 198th)."""
-    s = sorted(values)
-    return s[max(0, min(len(s) - 1, int(len(s) * p / 100 + 0.999999) - 1))]
 
 
 def delete_prefix(r: redis.Redis, prefix: str) -> int:
@@ -834,12 +829,6 @@ def lean_fetch_live(store: Store, now: int) -> LiveState:
     return LiveState(now, iv, day, tb.day_bounds_ms(day)[0], queue_rows, agent_rows)
 
 
-def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
-    t0 = time.perf_counter()
-    value = fn()
-    return (time.perf_counter() - t0) * 1000, value
-
-
 def _profile_tick(engine: Engine, now: int, n: int = 3) -> str:
     prof = cProfile.Profile()
     prof.enable()
@@ -891,7 +880,7 @@ def part_tick(plan: Plan, args: argparse.Namespace, prefix: str, end_ms: int, re
     with_cur = sum(bool(q.interval) for q in live.queues)
     with_prev = sum(bool(q.previous_interval) for q in live.queues)
     skills = Counter(len(a.queues) for a in live.agents)
-    cold, _ = _timed(lambda: Engine(store, alerts=False).tick(now))  # a fresh engine reads every agent
+    cold, _ = timed_ms(lambda: Engine(store, alerts=False).tick(now))  # a fresh engine reads every agent
     engine.tick(now)  # warm-up (imports, caches)
     tune_gc()  # as the engine process does after its first tick
     # Steady state at the 3,000 events/s design load: in one 2 s tick ~6,000 events touch
@@ -917,14 +906,14 @@ def part_tick(plan: Plan, args: argparse.Namespace, prefix: str, end_ms: int, re
     collected: list[float] = []
     for i in range(plan.ticks):
         tick_ms = churn(i)
-        ticks.append(_timed(lambda t=tick_ms: engine.tick(t))[0])
+        ticks.append(timed_ms(lambda t=tick_ms: engine.tick(t))[0])
         collected.append(collect_garbage())  # between ticks, as the engine process does
     now = now + 2000 * (plan.ticks + 1)  # the state the churn left
     fetch, build, write = [], [], []
     for i in range(plan.breakdown_ticks):
-        t_f, lv = _timed(lambda i=i: store.fetch_live(now + i))
-        t_b, (snap, details) = _timed(lambda lv=lv, i=i: engine.build(lv, now + i))
-        t_w, _ = _timed(lambda s=snap, d=details, i=i: store.write_snapshot(s, d, now + i))
+        t_f, lv = timed_ms(lambda i=i: store.fetch_live(now + i))
+        t_b, (snap, details) = timed_ms(lambda lv=lv, i=i: engine.build(lv, now + i))
+        t_w, _ = timed_ms(lambda s=snap, d=details, i=i: store.write_snapshot(s, d, now + i))
         fetch.append(t_f)
         build.append(t_b)
         write.append(t_w)
@@ -932,12 +921,12 @@ def part_tick(plan: Plan, args: argparse.Namespace, prefix: str, end_ms: int, re
     naive_fetch = []
     naive_total = []
     for i in range(plan.naive_ticks):
-        t_f, lv = _timed(lambda i=i: naive_fetch_live(store, now + i))
-        t_b, (snap, details) = _timed(lambda lv=lv, i=i: engine.build(lv, now + i))
-        t_w, _ = _timed(lambda s=snap, d=details, i=i: store.write_snapshot(s, d, now + i))
+        t_f, lv = timed_ms(lambda i=i: naive_fetch_live(store, now + i))
+        t_b, (snap, details) = timed_ms(lambda lv=lv, i=i: engine.build(lv, now + i))
+        t_w, _ = timed_ms(lambda s=snap, d=details, i=i: store.write_snapshot(s, d, now + i))
         naive_fetch.append(t_f)
         naive_total.append(t_f + t_b + t_w)
-    lean = [_timed(lambda i=i: lean_fetch_live(store, now + i))[0] for i in range(plan.breakdown_ticks)]
+    lean = [timed_ms(lambda i=i: lean_fetch_live(store, now + i))[0] for i in range(plan.breakdown_ticks)]
     reference = _essence(store.fetch_live(now))
     same = _essence(naive_fetch_live(store, now)) == reference
     same_lean = _essence(lean_fetch_live(store, now)) == reference
@@ -1032,16 +1021,16 @@ def _whole_tick(plan: Plan, store: Store, agents: list[AgentLive], start_ms: int
     # Adherence's share: sending its read (begin) and folding, evaluating and sending its write
     # (finish); its Redis work overlaps the rest of the tick and is not in this figure.
     def timed_begin(*a: Any, **kw: Any) -> Any:
-        last["adherence_begin"], begun = _timed(lambda: begin(*a, **kw))
+        last["adherence_begin"], begun = timed_ms(lambda: begin(*a, **kw))
         return begun
 
     def timed_finish(*a: Any) -> Any:
-        t, last["adh"] = _timed(lambda: finish(*a))
+        t, last["adh"] = timed_ms(lambda: finish(*a))
         last["adherence"] = last.pop("adherence_begin", 0.0) + t
         return last["adh"]
 
     def timed_alerts(*a: Any) -> Any:
-        last["alerts"], last["al"] = _timed(lambda: alerts_tick(*a))
+        last["alerts"], last["al"] = timed_ms(lambda: alerts_tick(*a))
         return last["al"]
 
     engine.adherence.begin = timed_begin  # type: ignore[method-assign]
@@ -1050,15 +1039,15 @@ def _whole_tick(plan: Plan, store: Store, agents: list[AgentLive], start_ms: int
     try:
         # Warm-up: the first tick reads every agent's whole day (and yesterday's for shifts
         # crossing midnight) and loads the alerts; the second opens what the first found.
-        out["first"], _ = _timed(lambda: engine.tick(start_ms))
+        out["first"], _ = timed_ms(lambda: engine.tick(start_ms))
         out["first_adherence"], out["first_alerts"] = last["adherence"], last["alerts"]
         out["first_exceptions"], out["first_opened"] = len(last["adh"].exceptions), last["al"]["opened"]
-        out["second"], _ = _timed(lambda: engine.tick(start_ms + 1000))
+        out["second"], _ = timed_ms(lambda: engine.tick(start_ms + 1000))
         tune_gc()  # as the engine process does after its first tick
         for i in range(plan.ticks):
             tick_ms = churn(i, start_ms)
             c0 = time.process_time()
-            t, _ = _timed(lambda t=tick_ms: engine.tick(t))
+            t, _ = timed_ms(lambda t=tick_ms: engine.tick(t))
             out["cpu"].append((time.process_time() - c0) * 1000)
             out["ticks"].append(t)
             out["gc"].append(collect_garbage())  # between ticks, as the engine process does

@@ -16,10 +16,7 @@ from __future__ import annotations
 import math
 import os
 import platform
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import staffing  # noqa: E402
 from bench._docs import write_section  # noqa: E402
+from bench._timing import repeated  # noqa: E402
 
 QUEUES, INTERVALS, INTERVAL_S = 100, 96, 900.0
 TARGET_SL, THRESHOLD_S, PATIENCE_S = 0.8, 20.0, 120.0
@@ -39,23 +37,6 @@ def workload(seed: int = 20240601) -> tuple[np.ndarray, np.ndarray]:
     calls = rng.integers(10, 2001, size=(QUEUES, INTERVALS)).astype(float)
     aht = rng.uniform(180.0, 600.0, size=(QUEUES, INTERVALS))
     return calls / INTERVAL_S, aht
-
-
-def timed(fn: Callable[[], object], repeat: int, warm_up: bool = True):
-    """(median wall s, best wall s, median CPU s, result) over ``repeat`` runs.
-
-    CPU time (``process_time``) is reported too: it is what the code costs
-    when other jobs on the machine delay the wall clock.
-    """
-    if warm_up:
-        fn()  # imports, caches
-    wall, cpu = [], []
-    for _ in range(repeat):
-        t0, c0 = time.perf_counter(), time.process_time()
-        out = fn()
-        wall.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
-    return statistics.median(wall), min(wall), statistics.median(cpu), out
 
 
 def pyworkforce_required(rate: np.ndarray, aht: np.ndarray) -> np.ndarray:
@@ -80,20 +61,20 @@ def main() -> None:
     n = rate.size
     rows = []
 
-    t_c, b_c, u_c, req_c = timed(lambda: staffing.required_agents(rate, aht, target_sl=TARGET_SL,
+    t_c, b_c, u_c, req_c = repeated(lambda: staffing.required_agents(rate, aht, target_sl=TARGET_SL,
                                                         threshold_s=THRESHOLD_S), 21)
     rows.append(("required agents, Erlang C", t_c, b_c, u_c))
-    t_a, b_a, u_a, req_a = timed(lambda: staffing.required_agents(
+    t_a, b_a, u_a, req_a = repeated(lambda: staffing.required_agents(
         rate, aht, target_sl=TARGET_SL, threshold_s=THRESHOLD_S, model="erlang_a",
         patience_s=PATIENCE_S), 7)
     rows.append((f"required agents, Erlang A (patience {PATIENCE_S:.0f} s)", t_a, b_a, u_a))
     rows.append(("forward Erlang C measures at the answer",
-                 *timed(lambda: staffing.erlang_c(rate, aht, req_c, THRESHOLD_S), 21)[:3]))
+                 *repeated(lambda: staffing.erlang_c(rate, aht, req_c, THRESHOLD_S), 21)[:3]))
     rows.append(("forward Erlang A measures (all fields, incl. ASA; S = 5 s)",
-                 *timed(lambda: staffing.erlang_a(rate, aht, req_a, THRESHOLD_S, PATIENCE_S, 5.0),
+                 *repeated(lambda: staffing.erlang_a(rate, aht, req_a, THRESHOLD_S, PATIENCE_S, 5.0),
                         7)[:3]))
     # One run: its O(N) recursion per point makes a loop over 9,600 problems slow.
-    t_pw, b_pw, u_pw, req_pw = timed(lambda: pyworkforce_required(rate, aht), 1, warm_up=False)
+    t_pw, b_pw, u_pw, req_pw = repeated(lambda: pyworkforce_required(rate, aht), 1, warm_up=False)
     rows.append(("pyworkforce ErlangC.required_positions, loop", t_pw, b_pw, u_pw))
 
     agree = int(np.sum(req_pw == req_c))

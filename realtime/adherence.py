@@ -46,7 +46,9 @@ from staffing.adherence import (
     FoldState,
     LiveEval,
     ScheduleArrays,
+    adherence_ratio,
     apply_changes,
+    conformance_ratio,
     evaluate,
     impact,
     schedule_arrays,
@@ -180,6 +182,12 @@ def _relevant(today: Mapping[str, list[Segment]], yesterday: Mapping[str, list[S
         before, start = out.get(agent, ([], day_start_ms))
         out[agent] = (before + list(segs), start)
     return out
+
+
+def _ratio(x: np.ndarray) -> float | None:
+    """A ratio of staffing.adherence for the view: None where undefined (NaN)."""
+    value = float(x)
+    return None if value != value else value
 
 
 def _parsed(replies: list[str | bytes]) -> tuple[np.ndarray, np.ndarray]:
@@ -598,10 +606,10 @@ class LiveAdherence:
                 "agents": agents,
                 "scheduled_s": sched / 1000,
                 "out_beyond_grace_s": out / 1000,
-                "adherence_pct": None if sched == 0 else 1 - out / sched,
+                "adherence_pct": _ratio(adherence_ratio(sched, out)),
                 "scheduled_on_queue_s": phone / 1000,
                 "worked_on_queue_s": worked / 1000,
-                "conformance_pct": None if phone == 0 else worked / phone,
+                "conformance_pct": _ratio(conformance_ratio(worked, phone)),
                 "out_now": out_now,
             }
 

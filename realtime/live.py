@@ -268,8 +268,8 @@ class AgentTable:
             reasons.append(ridx)
             since.append(since_ms if since_ms is not None else np.nan)
             if counts is None:
-                ivs.append(tuple(map(agent.interval.get, AGENT_TICK_INTERVAL_FIELDS, _IV_ZEROS)))
-                days.append(tuple(map(agent.day.get, AGENT_TICK_DAY_FIELDS, _DAY_ZEROS)))
+                ivs.append(_row(agent.interval, AGENT_TICK_INTERVAL_FIELDS, _IV_ZEROS))
+                days.append(_row(agent.day, AGENT_TICK_DAY_FIELDS, _DAY_ZEROS))
             else:
                 taken.append(at)
         if rows:

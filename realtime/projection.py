@@ -106,7 +106,7 @@ def _project_group(
         sl, asa, p_ab, stable = resc.service_level, resc.asa_s, None, resc.stable
     ids = [r[0]["id"] for r in rows]
     todo = np.arange(len(rows)) if cache is None or due is None else np.array(
-        [i for i, q in enumerate(ids) if q in due or q not in cache.values], dtype=np.int64)
+        [i for i, q in enumerate(ids) if q in due], dtype=np.int64)
     required = np.full(len(rows), np.nan)
     if len(todo):
         required[todo] = required_agents(

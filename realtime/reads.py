@@ -85,7 +85,7 @@ class StoreReads:
         version_raw, members = pipe.execute()
         version = int(version_raw or 0)
         ids = sorted(members) if full else members
-        queues_sent = self._send_queue_read(queues, now_ms)
+        queues_sent = self._send_queue_read(queues, now_ms, iv, day)
         agents_sent = self._send_agents_read(ids, iv, day)
         queue_rows = _queue_rows(queues, queues_sent.result()[0] if queues else [])
         fresh: dict[str, AgentLive] = {}
@@ -111,13 +111,11 @@ class StoreReads:
         day_start, _ = tb.day_bounds_ms(day)
         return LiveState(now_ms, iv, day, day_start, queue_rows, agents, changed)
 
-    def _send_queue_read(self, queues: list[str], now_ms: int) -> DeferredScripts | Ready:
+    def _send_queue_read(self, queues: list[str], now_ms: int, iv: int, day: str) -> DeferredScripts | Ready:
         if not queues:
             return Ready()
-        tb, k = self.timebase, self.keys
-        iv = tb.interval_start_ms(now_ms)
-        prev_iv = tb.interval_start_ms(iv - 1)
-        day = tb.day(now_ms)
+        k = self.keys
+        prev_iv = self.timebase.interval_start_ms(iv - 1)
         keys = [key for q in queues for key in (k.queue_interval(q, iv), k.queue_interval(q, prev_iv),
                                                 k.queue_day(q, day), k.queue_waiting(q))]
         beyond_t = [now_ms - int(self.queue_config(q).sl_threshold_s * 1000) for q in queues]

@@ -480,8 +480,27 @@ def _commit(fold: FoldState, u: np.ndarray, adv: _Advanced) -> None:
     fold.allow_ms[u] = adv.allow_ms
 
 
+class _Ratios:
+    """Adherence and conformance of a class's summed milliseconds (``sched_ms``,
+    ``out_beyond_grace_ms``, ``phone_ms``, ``worked_ms``), per agent or per team."""
+
+    __slots__ = ()
+    sched_ms: np.ndarray
+    out_beyond_grace_ms: np.ndarray
+    phone_ms: np.ndarray
+    worked_ms: np.ndarray
+
+    @property
+    def adherence(self) -> np.ndarray:
+        return adherence_ratio(self.sched_ms, self.out_beyond_grace_ms)
+
+    @property
+    def conformance(self) -> np.ndarray:
+        return conformance_ratio(self.worked_ms, self.phone_ms)
+
+
 @dataclass(frozen=True, slots=True)
-class LiveEval:
+class LiveEval(_Ratios):
     """Every agent at ``t_ms``: the day's totals so far and their adherence right now."""
 
     t_ms: int
@@ -507,14 +526,6 @@ class LiveEval:
     @property
     def exception(self) -> np.ndarray:
         return self.severity > 0
-
-    @property
-    def adherence(self) -> np.ndarray:
-        return adherence_ratio(self.sched_ms, self.out_beyond_grace_ms)
-
-    @property
-    def conformance(self) -> np.ndarray:
-        return conformance_ratio(self.worked_ms, self.phone_ms)
 
 
 def evaluate(rules: AdherenceRules, sched: ScheduleArrays, fold: FoldState, t_ms: int,
@@ -557,21 +568,13 @@ def conformance_ratio(worked_ms: np.ndarray, phone_ms: np.ndarray) -> np.ndarray
 
 
 @dataclass(frozen=True, slots=True)
-class TeamTotals:
+class TeamTotals(_Ratios):
     agents: np.ndarray
     sched_ms: np.ndarray
     out_beyond_grace_ms: np.ndarray
     phone_ms: np.ndarray
     worked_ms: np.ndarray
     out_now: np.ndarray
-
-    @property
-    def adherence(self) -> np.ndarray:
-        return adherence_ratio(self.sched_ms, self.out_beyond_grace_ms)
-
-    @property
-    def conformance(self) -> np.ndarray:
-        return conformance_ratio(self.worked_ms, self.phone_ms)
 
 
 def team_totals(team: np.ndarray, n_teams: int, ev: LiveEval) -> TeamTotals:

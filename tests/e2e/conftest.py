@@ -181,6 +181,16 @@ def sign_in(ctx: BrowserContext, base_url: str, username: str, password: str = T
     assert r.status == 303 and "error" not in r.headers["location"], (r.status, r.headers.get("location"))
 
 
+def watched_page(ctx: BrowserContext) -> tuple[Page, Console]:
+    """A new page of ``ctx`` whose failed responses, console errors and page errors are kept."""
+    page = ctx.new_page()
+    console = Console()
+    page.on("response", console.on_response)
+    page.on("console", console.on_console)
+    page.on("pageerror", console.on_error)
+    return page, console
+
+
 @pytest.fixture
 def open_page(chromium_browser: Browser, base_url: str) -> Iterator[Callable[..., tuple[Page, Console]]]:
     """Open a page at a viewport size, signed in as ``user`` (default: a manager; None: nobody);
@@ -193,11 +203,7 @@ def open_page(chromium_browser: Browser, base_url: str) -> Iterator[Callable[...
         contexts.append(ctx)
         if user:
             sign_in(ctx, base_url, user)
-        page = ctx.new_page()
-        console = Console()
-        page.on("response", console.on_response)
-        page.on("console", console.on_console)
-        page.on("pageerror", console.on_error)
+        page, console = watched_page(ctx)
         consoles.append(console)
         return page, console
 

@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 from realtime.schedules import write_roster
 from staffing.schedule import RosterAgent
 from tests.conftest import TEST_PASSWORD
-from tests.e2e.conftest import Console, now_ms, shot
+from tests.e2e.conftest import now_ms, shot, watched_page
 from tests.e2e.scenario import morning
 
 pytestmark = pytest.mark.e2e
@@ -29,11 +29,7 @@ def browser_page(chromium_browser: Browser) -> Iterator[Callable[..., Page]]:
     def make(width: int = 1440, height: int = 900) -> Page:
         ctx = chromium_browser.new_context(viewport={"width": width, "height": height})
         contexts.append(ctx)
-        page = ctx.new_page()
-        console = Console()
-        page.on("response", console.on_response)
-        page.on("console", console.on_console)
-        page.on("pageerror", console.on_error)
+        page, console = watched_page(ctx)
         consoles.append(console)
         return page
 

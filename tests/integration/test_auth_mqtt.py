@@ -22,6 +22,7 @@ from adapters.base import ListSink
 from adapters.mqtt import MqttAdapter, publish_events
 from floorboard.backoff import Backoff
 from floorboard.events import Event
+from tests.integration.mqtt_support import running
 
 pytestmark = pytest.mark.integration
 
@@ -83,17 +84,6 @@ def _broker(tmp_path: Path) -> Iterator[int]:
 
 def ev(n: int) -> Event:
     return Event(f"c-{n}", T0 + n, "call.queued", queue="sales", call=f"c{n}")
-
-
-@contextlib.asynccontextmanager
-async def running(adapter: MqttAdapter, sink: ListSink):
-    task = asyncio.create_task(adapter.run(sink))
-    try:
-        yield task
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def test_each_client_signs_in_with_its_own_credentials(broker: int) -> None:

@@ -5,33 +5,9 @@ PostgreSQL is an optional backend, so without a reachable server this test skips
 
 from __future__ import annotations
 
-import os
-import uuid
-
 import pytest
-import sqlalchemy as sa
-
-from realtime.history import History
 
 pytestmark = pytest.mark.integration
-PG_URL = os.environ.get("FLOORBOARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-@pytest.fixture
-def pg_history():
-    try:
-        engine = sa.create_engine(PG_URL)
-        with engine.connect():
-            pass
-    except (sa.exc.OperationalError, sa.exc.NoSuchModuleError, ImportError) as exc:
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {type(exc).__name__}")
-    schema = f"fbtest_{uuid.uuid4().hex[:8]}"
-    with engine.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
-    yield History(url)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 def test_upsert_overwrites_and_reads_back(pg_history):

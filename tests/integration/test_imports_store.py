@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import redis
-import sqlalchemy as sa
 
 from adapters.simulate import SimConfig, SimulatedCenter
 from floorboard.commands import write_demo_plan
@@ -26,7 +23,6 @@ from staffing.schedule import RosterAgent, Segment
 pytestmark = pytest.mark.integration
 TZ = "Europe/Paris"
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
-PG_URL = os.environ.get("FLOORBOARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture
@@ -172,22 +168,6 @@ def test_demo_plan_gives_live_adherence_a_schedule_and_a_roster(store, history, 
     assert len({a.team for a in roster.values()}) == 2 and all(a.supervisor and a.name and a.skills for a in roster.values())
     skills = {s.agent: s.skills for s in center.schedule(today)}
     assert all(roster[a].skills == skills[a] for a in roster)
-
-
-@pytest.fixture
-def pg_history():  # type: ignore[no-untyped-def]
-    try:
-        engine = sa.create_engine(PG_URL)
-        with engine.connect():
-            pass
-    except (sa.exc.OperationalError, sa.exc.NoSuchModuleError, ImportError) as exc:
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {type(exc).__name__}")
-    schema = f"fbtest_{uuid.uuid4().hex[:8]}"
-    with engine.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    yield History(f"{PG_URL}?options=-csearch_path%3D{schema}")
-    with engine.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 def test_plans_replace_on_postgresql(pg_history):  # type: ignore[no-untyped-def]

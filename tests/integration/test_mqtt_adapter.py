@@ -17,6 +17,7 @@ from adapters.base import ListSink
 from adapters.mqtt import MqttAdapter, parse_mqtt_url, publish_events, split_payload
 from floorboard.backoff import Backoff
 from floorboard.events import Event
+from tests.integration.mqtt_support import running
 
 pytestmark = pytest.mark.integration
 
@@ -31,17 +32,6 @@ async def wait_for(cond: Callable[[], bool], timeout_s: float = 5.0) -> None:
     async with asyncio.timeout(timeout_s):
         while not cond():
             await asyncio.sleep(0.02)
-
-
-@contextlib.asynccontextmanager
-async def running(adapter: MqttAdapter, sink: ListSink) -> AsyncIterator[asyncio.Task[None]]:
-    task = asyncio.create_task(adapter.run(sink))
-    try:
-        yield task
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def forget_session(url: str, identifier: str) -> None:
