@@ -202,8 +202,10 @@ def demo_access(settings: Settings, directory: str) -> tuple[Settings, list[tupl
     return replace(settings, auth=replace(auth, users_file=path)), printed
 
 
-def demo_banner(url: str, users: list[tuple[str, str, str, str]], kiosk_url: str) -> str:
+def demo_banner(url: str, users: list[tuple[str, str, str, str]], kiosk_url: str, where: str = "") -> str:
     lines = [f"\n  floorboard demo is running: {url}"]
+    if where:
+        lines.append(f"  {where}")
     if users:
         lines.append(f"  Sign in at {url}login as (new passwords every run):")
         lines += [f"    {name:<11} {password:<14} {role}: {what}" for name, role, password, what in users]

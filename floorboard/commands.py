@@ -246,7 +246,32 @@ def embedded_redis(settings: Settings) -> Iterator[Settings]:
             server.shutdown(nosave=True)
 
 
+# Zones the demo's center may be in (whole hours apart, around the world).
+DEMO_ZONES = ("Pacific/Auckland", "Australia/Brisbane", "Asia/Tokyo", "Asia/Shanghai", "Asia/Bangkok", "Asia/Dhaka",
+              "Asia/Karachi", "Asia/Dubai", "Europe/Moscow", "Europe/Athens", "Europe/Paris", "Europe/London",
+              "Atlantic/Azores", "America/Noronha", "America/Sao_Paulo", "America/New_York", "America/Chicago",
+              "America/Denver", "America/Los_Angeles", "America/Anchorage", "Pacific/Honolulu")
+DEMO_LOCAL_HOUR = 11.0  # the morning peak of the simulated day (adapters.simulate)
+
+
+def demo_timezone(now: datetime, preferred: str = "UTC") -> str:
+    """``preferred`` while it is daytime there (09:00–17:00), else the zone where it is now
+    closest to late morning. The simulated floor works 08:00–20:00 local time, so a demo started
+    at night in its zone would open on an empty floor."""
+    from zoneinfo import ZoneInfo
+
+    def hour(zone: str) -> float:
+        local = now.astimezone(ZoneInfo(zone))
+        return local.hour + local.minute / 60
+
+    if 9 <= hour(preferred) < 17:
+        return preferred
+    return min(DEMO_ZONES, key=lambda zone: abs(hour(zone) - DEMO_LOCAL_HOUR))
+
+
 def _demo_settings(settings: Settings) -> Settings:
+    if not settings.timezone_configured:
+        settings = replace(settings, timezone=demo_timezone(datetime.now().astimezone(), settings.timezone))
     if settings.queues_file is None:
         settings = replace(settings, queues=QueuesConfig.from_toml(DEMO_QUEUES.read_text(encoding="utf-8")))
     if settings.history_url == Settings.history_url:
@@ -369,7 +394,9 @@ def demo(settings: Settings, *, agents: int, seed: int, backfill: bool) -> int:
         server = make_server(settings.web_host, settings.web_port, create_app(settings, store, history).server, threaded=True)
         url = f"http://{settings.web_host}:{settings.web_port}/"
         _, kiosk_token = kiosk.create(store, settings.auth.secret_key or "", "*", 1, time.time(), note="demo")
-        print(demo_banner(url, demo_users, f"{url}kiosk/{kiosk_token}"), flush=True)
+        local = datetime.now(settings.tz).strftime("%H:%M")
+        where = f"The simulated center is in {settings.timezone} (it is {local} there; FLOORBOARD_TIMEZONE sets it)."
+        print(demo_banner(url, demo_users, f"{url}kiosk/{kiosk_token}", where), flush=True)
         signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
         try:
             server.serve_forever()

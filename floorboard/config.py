@@ -421,6 +421,8 @@ class Settings:
     interval_min: int = 15
     tick_s: float = 2.0
     timezone: str = "UTC"
+    # Whether FLOORBOARD_TIMEZONE was given: without it the demo runs its center where it is open.
+    timezone_configured: bool = False
     queues_file: Path | None = None
     history_url: str = "sqlite:///floorboard-history.db"
     web_host: str = "127.0.0.1"
@@ -555,6 +557,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         interval_min=int(interval_min),
         tick_s=_number(env, "TICK_S", 2.0, lo=0.2, hi=60),
         timezone=timezone,
+        timezone_configured=bool(env.get(PREFIX + "TIMEZONE")),
         queues_file=Path(queues_file) if queues_file else None,
         history_url=env.get(PREFIX + "HISTORY_URL") or "sqlite:///floorboard-history.db",
         web_host=env.get(PREFIX + "WEB_HOST") or "127.0.0.1",

@@ -62,13 +62,14 @@ class Keys:
 
     @property
     def agents_version(self) -> str:
-        """Counter bumped by every apply batch that changed an agent."""
+        """Counter bumped by every apply batch that changed an agent (and every other mark)."""
         return f"{self.prefix}:agents:version"
 
     @property
-    def agents_changed(self) -> str:
-        """ZSET agent → the agents_version of its last change: the engine reads only these."""
-        return f"{self.prefix}:agents:changed"
+    def agent_changes(self) -> str:
+        """STREAM of what each apply batch changed for its agents, entry id = the batch's
+        agents_version: the engine folds these instead of reading agents again."""
+        return f"{self.prefix}:agents:changes"
 
     @property
     def snapshot(self) -> str:

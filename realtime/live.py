@@ -108,17 +108,25 @@ class LiveState:
 
 @dataclass(slots=True)
 class AgentCache:
-    """The engine's copy of every agent, refreshed each tick only for agents that changed.
+    """The engine's copy of every agent, kept up to date each tick from the agent changes
+    stream (realtime/changes.py: what each apply batch changed), so agents are not read again.
 
     Exact, not approximate: an agent's counters change only through that agent's own events,
-    and every apply marks the agents it touched. A new interval starts with empty counters for
-    every agent; a new day (or no cache yet) triggers a full read.
+    and every apply batch says what it changed. A new interval starts with empty counters for
+    every agent; a new day (or no cache yet, or changes missing from the stream) triggers a
+    full read.
     """
 
-    version: int | None = None
+    version: int | None = None  # the agents version folded up to
     day: str | None = None
     interval_start_ms: int | None = None
     agents: dict[str, AgentLive] = field(default_factory=dict)
+    # Agents read from Redis → the agents version they were read at (changes up to it are in
+    # what was read); emptied once the folded version passes them all.
+    read_versions: dict[str, int] = field(default_factory=dict)
+    # Later intervals' counter amounts (interval start → (agent, field, amount)), added when
+    # the engine's interval reaches them.
+    pending: dict[int, list[tuple[str, str, float]]] = field(default_factory=dict)
 
 
 # State codes of the agent table (0: not logged in).

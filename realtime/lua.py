@@ -4,8 +4,8 @@ Why Lua: an event changes several keys (call hash, waiting set, interval and day
 dedup set); a script makes that all-or-nothing and costs no round trip of its own. The
 aggregator applies a whole batch of events in one script call (``APPLY_BATCH``), because at
 thousands of events per second the cost is the number of Redis commands, not the number of
-calls: what many events of a batch share (counter increments, TTLs, "touched" marks, change
-marks) is written once per batch.
+calls: what many events of a batch share (counter increments, TTLs, "touched" marks, the entry
+telling the engine what changed) is written once per batch.
 
 Every apply starts with the entity's dedup set: ``SADD`` returning 0 means the event was applied
 before (at-least-once delivery), and nothing changes. A rejected event is removed from the set
@@ -47,17 +47,17 @@ end
 return n
 """
 
-# Mark agents changed with a new version, so each engine tick re-reads only those (the set holds
-# at most one entry per agent, so it never grows beyond the roster).
+# Tell the engine these agents changed outside the apply script: an entry of the changes stream
+# under a new version, listing agents the engine reads again ('r': the agent ids as JSON).
 MARK_AGENTS_CHANGED = r"""
+if #ARGV == 0 then return redis.call('GET', KEYS[1]) end
 local v = redis.call('INCR', KEYS[1])
-for i = 1, #ARGV do
-  redis.call('ZADD', KEYS[2], v, ARGV[i])
-end
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', 'CHANGES_KEEP', string.format('%d-0', v), 'r', cjson.encode(ARGV))
 return v
 """
 
-# Read many agents in one call: KEYS are (live, interval, day) triples; ARGV the number of live
+# Read many agents in one call: KEYS are the agents version counter, then (live, interval, day)
+# triples; ARGV the number of live
 # fields, the live fields, the number of interval fields, those fields, then the day fields.
 # One script call with fixed fields instead of three commands per agent, because at 10,000
 # agents the per-command and per-field costs dominate the tick. The reply is two parts: every
@@ -65,8 +65,9 @@ return v
 # stored, 0 when absent) as one comma-separated string, which the client parses into a numpy
 # array in one call: a nested reply cost Redis a fifth more, converting the counters here
 # (tonumber) cost Redis more than the client pays, and one Python int per counter cost the
-# client more than the whole parse. (On Redis Cluster the keys span slots; see
-# docs/architecture.md.)
+# client more than the whole parse. The third part is the agents version when they were read:
+# what the changes stream says of these agents up to that version is in what was read. (On Redis
+# Cluster the keys span slots; see docs/architecture.md.)
 READ_AGENTS = r"""
 local n_live = tonumber(ARGV[1])
 local live_f = {unpack(ARGV, 2, 1 + n_live)}
@@ -75,7 +76,7 @@ local iv_f = {unpack(ARGV, 3 + n_live, 2 + n_live + n_iv)}
 local day_f = {unpack(ARGV, 3 + n_live + n_iv)}
 local n_day = #day_f
 local live_out, counts, n, c = {}, {}, 0, 0
-for i = 1, #KEYS, 3 do
+for i = 2, #KEYS, 3 do
   local live = redis.call('HMGET', KEYS[i], unpack(live_f))
   for j = 1, n_live do n = n + 1; live_out[n] = live[j] end
   local iv = redis.call('HMGET', KEYS[i + 1], unpack(iv_f))
@@ -83,7 +84,7 @@ for i = 1, #KEYS, 3 do
   local day = redis.call('HMGET', KEYS[i + 2], unpack(day_f))
   for j = 1, n_day do c = c + 1; counts[c] = day[j] or '0' end
 end
-return {live_out, table.concat(counts, ',')}
+return {live_out, table.concat(counts, ','), redis.call('GET', KEYS[1]) or '0'}
 """
 
 # Read every queue's live state for the tick in one call: per queue, the current and previous
@@ -132,7 +133,9 @@ return out
 # What is the same for many events is done once per batch: counter increments are summed per
 # (hash, field) and written at the end (a key gets its TTL when one of its fields is new: a
 # key's first field always is), "touched" marks are summed per interval, dedup sets get their
-# TTL once, and the agents changed are marked under one new version. Nothing reads a counter
+# TTL once. What the batch changed for each agent (live fields set, counter amounts added) is
+# added to the changes stream as one entry ('d': JSON) under a new agents version, which the
+# engine folds into its copy of the agents instead of reading them again. Nothing reads a counter
 # hash during the batch, so deferring the increments changes no result, and the whole batch is
 # one atomic script.
 #
@@ -141,7 +144,7 @@ return out
 # the whole keyspace after a scenario. The batch touches many entities, hence many hash slots:
 # on Redis Cluster this needs splitting per node (see docs/architecture.md).
 #
-# KEYS: agents version counter, agents changed zset. ARGV: number of events, counter TTL, dedup
+# KEYS: agents version counter, agent changes stream. ARGV: number of events, counter TTL, dedup
 # TTL, call TTL, interval ms, qpre, qsuf, apre, asuf; then per event, as many fields as its kind
 # needs (fewer arguments are less work on both sides at thousands of events per call):
 #
@@ -235,12 +238,20 @@ local function arm(key, ttl)
   end
 end
 
-local changed, changed_list = {}, {}
-local function mark(agent)
-  if not changed[agent] then
-    changed[agent] = true
-    changed_list[#changed_list + 1] = agent
+-- What the batch changed for each agent, handed to the engine at the end (one entry of the
+-- changes stream), so the engine need not read the agent again: {agent, state, reason,
+-- since_ms, queues, call (false: not set by this batch), counters: flat (interval, day, field,
+-- amount) quadruples, as added}.
+local deltas, delta_order = {}, {}
+local delta  -- the entry of the agent whose event is being applied
+local function delta_of(agent)
+  local d = deltas[agent]
+  if d == nil then
+    d = {agent, false, false, false, false, false, {}}
+    deltas[agent] = d
+    delta_order[#delta_order + 1] = d
   end
+  return d
 end
 
 -- Add up to four (field, amount) pairs to an entity's interval and day counters (pairs as
@@ -389,7 +400,18 @@ end
 
 -- ------------------------------------------------------------- the agent side
 local function count(abase, t, off, f1, v1, f2, v2, f3, v3, f4, v4)
-  bump(abase, iv_text(iv_of(t, off)), day_of(t, off), f1, v1, f2, v2, f3, v3, f4, v4)
+  local iv, day = iv_text(iv_of(t, off)), day_of(t, off)
+  bump(abase, iv, day, f1, v1, f2, v2, f3, v3, f4, v4)
+  local c = delta[7]
+  local m = #c
+  c[m + 1] = iv; c[m + 2] = day; c[m + 3] = f1; c[m + 4] = v1
+  if f2 then
+    c[m + 5] = iv; c[m + 6] = day; c[m + 7] = f2; c[m + 8] = v2
+    if f3 then
+      c[m + 9] = iv; c[m + 10] = day; c[m + 11] = f3; c[m + 12] = v3
+      if f4 then c[m + 13] = iv; c[m + 14] = day; c[m + 15] = f4; c[m + 16] = v4 end
+    end
+  end
 end
 
 local function add_time(abase, field, from, to, off)
@@ -424,6 +446,8 @@ local function agent_state(id, ts, tsraw, abase, day, off, state, reason, queues
   end
   if queues ~= '' then set[#set + 1] = 'queues'; set[#set + 1] = queues end
   redis.call('HSET', live, unpack(set))
+  delta[2], delta[3], delta[4] = state, reason, tsraw
+  if queues ~= '' then delta[5] = queues end
   local tl = abase .. ':timeline:' .. day
   -- What cjson.encode({ts, state, reason}) gives, built directly when no character needs
   -- escaping (ts, whole ms of 12 or 13 digits, prints as its text at cjson's 14 digits).
@@ -445,10 +469,12 @@ end
 local function agent_call(op, ts, abase, off, call, queue, talk, hold)
   if op == 'answered' then
     redis.call('HSET', abase .. ':live', 'call', call, 'call_queue', queue)
+    delta[6] = call
     count(abase, ts, off, 'answered', 1)
   elseif op == 'ended' or op == 'transferred' then
     count(abase, ts, off, 'handled', 1, 'talk_ms', talk, 'hold_ms', hold, op == 'transferred' and 'transfers' or nil, 1)
     redis.call('HSET', abase .. ':live', 'call', '', 'call_queue', '', 'last_call', call, 'last_queue', queue)
+    delta[6] = ''
   elseif op == 'missed' then
     count(abase, ts, off, 'missed', 1)
   end
@@ -470,10 +496,10 @@ local function apply_one(op, b)
   if op == 'state' then
     local agent = ARGV[b + 4]
     local abase = apre .. agent .. asuf
+    delta = delta_of(agent)
     local status, acw_ms, acw_queue, acw_call = agent_state(
       id, ts, tsraw, abase, ARGV[b + 5], num(ARGV[b + 6]), ARGV[b + 7], ARGV[b + 8], ARGV[b + 9])
     if status ~= 'ok' then return status, acw_ms end
-    mark(agent)
     if acw_ms and acw_queue and acw_queue ~= '' then
       queue_acw(qpre .. acw_queue .. qsuf, acw_call, acw_ms)
     end
@@ -485,8 +511,8 @@ local function apply_one(op, b)
     num(ARGV[b + 9]), num(ARGV[b + 10]), num(ARGV[b + 11]))
   if status ~= 'ok' then return status, talk end
   if agent ~= '' and (op == 'answered' or op == 'ended' or op == 'transferred' or op == 'missed') then
+    delta = delta_of(agent)
     agent_call(op, ts, apre .. agent .. asuf, off, call, queue, talk or 0, hold or 0)
-    mark(agent)
   end
   return status
 end
@@ -528,16 +554,20 @@ for _, key in ipairs(touch_order) do
     redis.call('HINCRBY', key, iv, fmt(t[iv]))
   end
 end
-if #changed_list > 0 then
-  local v = fmt(redis.call('INCR', KEYS[1]))
-  for i = 1, #changed_list, 500 do
-    local args = {}
-    for j = i, math.min(i + 499, #changed_list) do
-      args[#args + 1] = v
-      args[#args + 1] = changed_list[j]
-    end
-    redis.call('ZADD', KEYS[2], unpack(args))
-  end
+local changes = {}
+for _, d in ipairs(delta_order) do
+  if d[2] or d[6] or #d[7] > 0 then changes[#changes + 1] = d end  -- a rejected event changes nothing
+end
+if #changes > 0 then
+  local v = redis.call('INCR', KEYS[1])
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', 'CHANGES_KEEP', string.format('%d-0', v), 'd', cjson.encode(changes))
 end
 return {applied, out}
 """
+
+# Entries of the agent changes stream kept (approximately) beyond what the engine has consumed
+# and trimmed: enough for an engine that falls behind for a while; one further behind reads
+# every agent again.
+CHANGES_KEEP = 2000
+MARK_AGENTS_CHANGED = MARK_AGENTS_CHANGED.replace("CHANGES_KEEP", str(CHANGES_KEEP))
+APPLY_BATCH = APPLY_BATCH.replace("CHANGES_KEEP", str(CHANGES_KEEP))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
 
+from realtime.changes import Changes, ChangesGap, fold, parse_changes, start_interval
 from realtime.deferred import Deferred, DeferredScripts, Ready
 from realtime.keys import Keys
 from realtime.live import (
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
     import redis
 
     from floorboard.config import QueueConfig, Settings
+
+log = logging.getLogger(__name__)
 
 # Callers listed on the queue page; the count and the oldest are always exact.
 MAX_WAITING_LISTED = 200
@@ -60,56 +64,90 @@ class StoreReads:
         return sorted(seen | set(self.settings.queues.queues))
 
     def fetch_live(self, now_ms: int, cache: AgentCache | None = None,
-                   on_agents: Callable[[list[AgentLive], np.ndarray], None] | None = None) -> LiveState:
+                   on_agents: Callable[[list[AgentLive], np.ndarray | None], None] | None = None) -> LiveState:
         """Everything one tick needs, in a few round trips.
 
-        With a ``cache`` (the engine keeps one), only agents marked changed since the cache's
-        version are read again; without one, every agent is read. The queues' and the agents'
-        reads are sent together: this client parses the queues while Redis reads the agents,
-        and each chunk of agents while Redis reads the next (``on_agents`` gets each chunk as
-        it is parsed, with its counters as a matrix, so the engine's table takes it then).
+        With a ``cache`` (the engine keeps one), agents are not read again: the changes the
+        apply batches made since the cache's version are folded into it (realtime/changes.py);
+        without one, or on a new day, or when changes are missing from the stream, every agent
+        is read. The queues' read is sent first, so Redis runs it while this client folds.
+        ``on_agents`` gets the changed agents as they are ready (with their counters as a
+        matrix when read from Redis, else None), so the engine's table takes them then.
         """
-        tb, k = self.timebase, self.keys
+        tb = self.timebase
         iv = tb.interval_start_ms(now_ms)
         day = tb.day(now_ms)
         queues = self.queue_ids()
-        # The version is read first: a change marked after it is simply read again next tick.
-        pipe = self.r.pipeline(transaction=False)
-        pipe.get(k.agents_version)
-        full = cache is None or cache.version is None or cache.day != day
-        if full:
-            pipe.smembers(k.agents)
-        else:
-            assert cache is not None
-            pipe.zrangebyscore(k.agents_changed, f"({cache.version}", "+inf")
-        version_raw, members = pipe.execute()
-        version = int(version_raw or 0)
-        ids = sorted(members) if full else members
+        folding = cache is not None and cache.version is not None and cache.day == day
+        changes_sent = self._send_changes_read(cache.version) if folding else None  # type: ignore[union-attr]
         queues_sent = self._send_queue_read(queues, now_ms, iv, day)
-        agents_sent = self._send_agents_read(ids, iv, day)
-        queue_rows = _queue_rows(queues, queues_sent.result()[0] if queues else [])
         fresh: dict[str, AgentLive] = {}
+        changes = None
+        if changes_sent is not None:
+            assert cache is not None and cache.version is not None
+            changes = self._changes(changes_sent, cache.version)
+        if changes is None:  # every agent, read whole
+            version, ids = self._agent_ids()
+            reread: list[str] = ids
+        else:
+            version, reread = changes.version, sorted(changes.reread)
+        agents_sent = self._send_agents_read(reread, iv, day)
+        if changes is not None:  # folded while Redis reads the queues
+            assert cache is not None
+            if cache.interval_start_ms != iv:
+                fresh.update(start_interval(cache, iv))
+            fresh.update(fold(cache, changes, iv, day))
+            if fresh and on_agents is not None:
+                on_agents(list(fresh.values()), None)
+        queue_rows = _queue_rows(queues, queues_sent.result()[0] if queues else [])
+        read_versions: dict[str, int] = {}
         for reply in agents_sent.each():
-            chunk, counts = _agent_rows(ids, reply, len(fresh))
+            first = len(read_versions)
+            chunk, counts, read_at = _agent_rows(reread, reply, first)
+            read_versions.update((a.id, read_at) for a in chunk)
             fresh.update((a.id, a) for a in chunk)
             if on_agents is not None:
                 on_agents(chunk, counts)
         changed: list[AgentLive] | None
         if cache is None:
             agents, changed = list(fresh.values()), None
-        elif full:
-            cache.agents, cache.day = fresh, day
+        elif changes is None:
+            cache.agents, cache.day, cache.pending = fresh, day, {}
+            cache.read_versions = read_versions
             agents, changed = list(fresh.values()), None
         else:
-            if cache.interval_start_ms != iv:
-                for agent in cache.agents.values():
-                    agent.reset_interval()
             cache.agents.update(fresh)
+            cache.read_versions.update(read_versions)
             agents, changed = list(cache.agents.values()), list(fresh.values())
         if cache is not None:
             cache.version, cache.interval_start_ms = version, iv
         day_start, _ = tb.day_bounds_ms(day)
         return LiveState(now_ms, iv, day, day_start, queue_rows, agents, changed)
+
+    def _agent_ids(self) -> tuple[int, list[str]]:
+        """The agents version, then every agent id: an agent changed by a batch up to that
+        version is in the set already (its id is added before its batch runs)."""
+        pipe = self.r.pipeline(transaction=False)
+        pipe.get(self.keys.agents_version)
+        pipe.smembers(self.keys.agents)
+        version_raw, members = pipe.execute()
+        return int(version_raw or 0), sorted(members)
+
+    def _send_changes_read(self, since: int) -> Deferred:
+        """The agent changes after version ``since``, read atomically with the version; those up
+        to ``since`` (folded last tick) are trimmed first (a few entries: exact is cheap)."""
+        k, first = self.keys, f"{since + 1}-0"
+        return Deferred(self.r, [("MULTI",), ("XTRIM", k.agent_changes, "MINID", first), ("GET", k.agents_version),
+                                 ("XRANGE", k.agent_changes, first, "+"), ("EXEC",)])
+
+    def _changes(self, sent: Deferred, since: int) -> Changes | None:
+        """The changes read, parsed; None when some are missing (every agent is read again)."""
+        _, version_raw, entries = sent.result()[-1]
+        try:
+            return parse_changes(version_raw, _stream_entries(entries), since)
+        except ChangesGap as e:
+            log.warning("reading every agent again: %s", e)
+            return None
 
     def _send_queue_read(self, queues: list[str], now_ms: int, iv: int, day: str) -> DeferredScripts | Ready:
         if not queues:
@@ -123,15 +161,14 @@ class StoreReads:
 
     def _send_agents_read(self, ids: list[str], iv: int, day: str) -> DeferredScripts | Ready:
         """The agents' read, in chunks that keep each script short, so Redis never stalls other
-        clients for long (its replies are read one after another: Redis runs the next chunk
-        while this client parses the last)."""
+        clients for long. Each reply starts with the agents version counter (the first key)."""
         if not ids:
             return Ready()
         k = self.keys
         calls = []
         for start in range(0, len(ids), READ_AGENTS_CHUNK):
             chunk = ids[start : start + READ_AGENTS_CHUNK]
-            keys = [key for a in chunk for key in (k.agent(a), k.agent_interval(a, iv), k.agent_day(a, day))]
+            keys = [k.agents_version, *(key for a in chunk for key in (k.agent(a), k.agent_interval(a, iv), k.agent_day(a, day)))]
             calls.append((keys, _READ_AGENTS_ARGS))
         return DeferredScripts(self._read_agents_script, calls)
 
@@ -328,10 +365,11 @@ class StoreReads:
 _N_LIVE, _N_IV, _N_DAY = len(AGENT_LIVE_FIELDS), len(AGENT_TICK_INTERVAL_FIELDS), len(AGENT_TICK_DAY_FIELDS)
 
 
-def _agent_rows(ids: list[str], reply: list[Any], first: int) -> tuple[list[AgentLive], np.ndarray]:
-    """AgentLive objects from one READ_AGENTS reply (the chunk of ``ids`` from ``first``), and
-    their counters as a matrix (one row per agent: the interval fields, then the day fields)."""
-    live, packed = reply
+def _agent_rows(ids: list[str], reply: list[Any], first: int) -> tuple[list[AgentLive], np.ndarray, int]:
+    """AgentLive objects from one READ_AGENTS reply (the chunk of ``ids`` from ``first``), their
+    counters as a matrix (one row per agent: the interval fields, then the day fields), and the
+    agents version they were read at."""
+    live, packed, version = reply
     n = len(live) // _N_LIVE
     counts = np.fromstring(packed, dtype=np.int64, sep=",") if n else np.zeros(0, np.int64)
     counts = counts.reshape(n, _N_IV + _N_DAY)
@@ -343,7 +381,12 @@ def _agent_rows(ids: list[str], reply: list[Any], first: int) -> tuple[list[Agen
         out.append(AgentLive(ids[first + j], state or None, reason or None, int(since) if since else None,
                              skills_of(queues), call or None, dict(zip(AGENT_TICK_INTERVAL_FIELDS, row[:_N_IV], strict=False)),
                              dict(zip(AGENT_TICK_DAY_FIELDS, row[_N_IV:], strict=False))))
-    return out, counts
+    return out, counts, int(version)
+
+
+def _stream_entries(raw: list[Any]) -> list[tuple[Any, dict[Any, Any]]]:
+    """XRANGE's raw reply (entry id, flat field list) as (id, fields) pairs."""
+    return [(entry_id, dict(zip(flat[::2], flat[1::2], strict=True))) for entry_id, flat in raw]
 
 
 def _queue_rows(queues: list[str], replies: list[Any]) -> list[QueueLive]:

@@ -275,9 +275,9 @@ class Store(StoreReads):
         return result
 
     def mark_agents_changed(self, agents: Sequence[str], pipe: Any = None) -> None:
-        """Tell the engine these agents changed (it re-reads only marked agents each tick).
-        The apply script marks the agents it changes itself; this is for other writers."""
-        self._mark_script(keys=[self.keys.agents_version, self.keys.agents_changed], args=list(agents),
+        """Tell the engine to read these agents again (the apply script tells it what it
+        changed itself; this is for other writers)."""
+        self._mark_script(keys=[self.keys.agents_version, self.keys.agent_changes], args=list(agents),
                           client=pipe or self.r)
 
     def _thresholds(self, queue: str) -> tuple[str, str]:
@@ -294,7 +294,7 @@ class Store(StoreReads):
             cmds.append(("SADD", k.queues, *batch.queues))
         if batch.agents:
             cmds.append(("SADD", k.agents, *batch.agents))
-        cmds.append(("EVALSHA", self._apply_script.sha, 2, k.agents_version, k.agents_changed, *batch.args))
+        cmds.append(("EVALSHA", self._apply_script.sha, 2, k.agents_version, k.agent_changes, *batch.args))
         return cmds
 
     def _run_batch(self, batch: PreparedBatch) -> Any:
@@ -303,7 +303,7 @@ class Store(StoreReads):
             pipe.sadd(self.keys.queues, *batch.queues)
         if batch.agents:
             pipe.sadd(self.keys.agents, *batch.agents)
-        self._apply_script(keys=[self.keys.agents_version, self.keys.agents_changed], args=batch.args, client=pipe)
+        self._apply_script(keys=[self.keys.agents_version, self.keys.agent_changes], args=batch.args, client=pipe)
         return pipe.execute(raise_on_error=False)[-1]
 
     def _tally(self, batch: PreparedBatch, reply: Any, result: BatchResult) -> None:

@@ -195,3 +195,86 @@ def test_an_agents_day_after_midnight_starts_with_the_state_they_were_in(redis_c
                                   "state": "available"}), "test")], midnight + 600_000)
     view = s.read_agent_view("ana", midnight + 600_000)
     assert [(t["start_ms"], t["state"]) for t in view["timeline"]] == [(midnight, "aux"), (midnight + 300_000, "available")]
+
+
+def _agent_essence(live) -> dict[str, tuple]:
+    return {a.id: (a.state, a.reason, a.since_ms, a.queues, a.call,
+                   {k: v for k, v in a.interval.items() if v}, {k: v for k, v in a.day.items() if v})
+            for a in live.agents}
+
+
+def test_folded_agent_changes_equal_a_full_read(store):
+    """The engine folds what each apply batch changed (the agent changes stream) instead of
+    reading agents again: after random state changes and calls, across an interval boundary,
+    with agents marked by another writer, and after changes were trimmed away (a gap: every
+    agent is read again), its copy of every agent equals a full read."""
+    import json
+    import random
+
+    rng = random.Random(5)
+    engine = Engine(store)
+    engine.tick(NOW)
+    agents = [f"r{i}" for i in range(12)]
+    states = ("available", "on_call", "acw", "aux", "logged_out")
+    t, n, calls = NOW, 0, 0
+    folded_ticks = 0
+    for tick in range(40):
+        batch = []
+        for _ in range(rng.randrange(1, 9)):
+            t += rng.randrange(1, 40_000)  # crosses the 16:30 and 16:45 interval starts
+            n += 1
+            agent = rng.choice(agents)
+            if rng.random() < 0.6:
+                state = rng.choice(states)
+                ev = {"v": 1, "id": f"s{n}", "ts": t, "type": "agent.state", "agent": agent, "state": state,
+                      **({"reason": rng.choice(("break", "lunch"))} if state == "aux" else {}),
+                      **({"queues": ["sales"]} if rng.random() < 0.3 else {})}
+                batch.append(json.dumps(ev))
+            else:
+                calls += 1
+                call = f"rc{calls}"
+                batch.append(json.dumps({"v": 1, "id": f"q{n}", "ts": t, "type": "call.queued", "queue": "sales", "call": call}))
+                batch.append(json.dumps({"v": 1, "id": f"a{n}", "ts": t + 1000, "type": "call.answered", "queue": "sales",
+                                         "call": call, "agent": agent}))
+                if rng.random() < 0.7:
+                    batch.append(json.dumps({"v": 1, "id": f"e{n}", "ts": t + 2000, "type": "call.ended", "queue": "sales",
+                                             "call": call, "agent": agent, "hold_s": 0.5}))
+                t += 2000
+        # Batches of various sizes, each its own entry of the stream.
+        for lo in range(0, len(batch), 3):
+            store.apply_entries([(p, "test") for p in batch[lo : lo + 3]], t)
+        if tick == 10:
+            store.mark_agents_changed(["r1", "r2"])
+        if tick == 20:
+            store.r.xtrim(store.keys.agent_changes, maxlen=0, approximate=False)  # changes lost: a gap
+        live = store.fetch_live(t, engine.agents, on_agents=engine.table.take)
+        folded_ticks += live.changed is not None
+        assert _agent_essence(live) == _agent_essence(store.fetch_live(t)), tick
+        assert engine.agents.version == int(store.r.get(store.keys.agents_version))
+    assert folded_ticks == 39  # every tick folded changes, except the one after the gap
+    # What a tick folded is trimmed by the next: the stream keeps only what is not folded yet.
+    store.fetch_live(t, engine.agents, on_agents=engine.table.take)
+    assert store.r.xlen(store.keys.agent_changes) == 0
+
+
+def test_a_later_intervals_change_waits_for_its_interval(store):
+    """A source clock a little ahead of the engine's: a change counted in the next interval is
+    not shown in this one, and is shown (not lost) once the engine reaches that interval."""
+    import json
+
+    engine = Engine(store)
+    engine.tick(NOW)
+    start_1630 = at(1800)
+    # a2 becomes available at 16:29:50 and on a call at 16:30:10 (20 s ahead of the engine's clock).
+    store.apply_entries([(json.dumps({"v": 1, "id": "w1", "ts": start_1630 - 10_000, "type": "agent.state",
+                                      "agent": "a2", "state": "available"}), "test"),
+                         (json.dumps({"v": 1, "id": "w2", "ts": start_1630 + 10_000, "type": "agent.state",
+                                      "agent": "a2", "state": "on_call"}), "test")], start_1630 + 10_000)
+    before = store.fetch_live(start_1630 - 5_000, engine.agents, on_agents=engine.table.take)
+    assert before.changed is not None
+    a2 = next(a for a in before.agents if a.id == "a2")
+    assert "s:available" not in a2.interval or a2.interval["s:available"] == 10_000  # only 16:29:50–16:30
+    after = store.fetch_live(start_1630 + 20_000, engine.agents, on_agents=engine.table.take)
+    a2 = next(a for a in after.agents if a.id == "a2")
+    assert a2.interval.get("s:available") == 10_000  # 16:30:00–16:30:10, waited for this interval
+    assert _agent_essence(after) == _agent_essence(store.fetch_live(start_1630 + 20_000))

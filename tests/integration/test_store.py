@@ -40,6 +40,7 @@ def state_dump(store: Store) -> dict[str, object]:
         out[key] = {
             "hash": store.r.hgetall, "zset": lambda x: store.r.zrange(x, 0, -1, withscores=True),
             "set": store.r.smembers, "list": lambda x: store.r.lrange(x, 0, -1), "string": store.r.get,
+                "stream": store.r.xrange,
         }[t](key)
     return out
 
@@ -160,7 +161,7 @@ def test_keyspace_after_scenario(store):
     k: Keys = store.keys
     day = "2025-11-24"
     expected = {
-        k.stats, k.source_newest, k.queues, k.agents, k.agents_version, k.agents_changed,
+        k.stats, k.source_newest, k.queues, k.agents, k.agents_version, k.agent_changes,
         k.queue_waiting("sales"), k.queue_interval("sales", T0), k.queue_interval("sales", at(900)),
         k.queue_day("sales", day), k.queue_touched("sales"), k.queue_seen("sales", day),
         *[k.call("sales", f"c{i}") for i in range(1, 7)],
@@ -171,7 +172,7 @@ def test_keyspace_after_scenario(store):
     expected.add(k.agent_interval("a1", at(900)))
     assert set(store.r.scan_iter(match=f"{k.prefix}*")) == expected
     # Everything that grows with traffic expires.
-    for key in expected - {k.stats, k.source_newest, k.queues, k.agents, k.agents_version, k.agents_changed,
+    for key in expected - {k.stats, k.source_newest, k.queues, k.agents, k.agents_version, k.agent_changes,
                            k.queue_waiting("sales"),
                            k.queue_touched("sales"), k.agent_touched("a1"), k.agent_touched("a2"),
                            k.agent("a1"), k.agent("a2")}:
