@@ -278,3 +278,20 @@ def test_a_later_intervals_change_waits_for_its_interval(store):
     a2 = next(a for a in after.agents if a.id == "a2")
     assert a2.interval.get("s:available") == 10_000  # 16:30:00–16:30:10, waited for this interval
     assert _agent_essence(after) == _agent_essence(store.fetch_live(start_1630 + 20_000))
+
+
+def test_team_medians_are_refreshed_between_ticks_not_in_them(store):
+    """The engine process runs the team medians after a tick, every 10 s; a tick computes them
+    itself only when there are none yet or they are older than 30 s."""
+    engine = Engine(store)
+    engine.tick(NOW)
+    assert engine._medians_ms == NOW  # none yet: the first tick computes them
+    engine.tick(NOW + 12_000)
+    assert engine._medians_ms == NOW  # due, but not in the tick
+    assert engine.between_ticks(NOW + 12_000) > 0 and engine._medians_ms == NOW + 12_000
+    assert engine.between_ticks(NOW + 14_000) == 0.0  # not due yet
+    fresh = Engine(store)
+    fresh.build(store.fetch_live(NOW + 12_000), NOW + 12_000)  # the same agents at the same time
+    assert engine._medians == fresh._medians and engine._medians
+    engine.tick(NOW + 43_000)  # never run between ticks for 31 s: the tick does it
+    assert engine._medians_ms == NOW + 43_000
