@@ -2,7 +2,7 @@
 
 Every apply batch that changes agents adds one entry to the changes stream under a new agents
 version (realtime/lua.py, APPLY_BATCH): for each agent, the live fields the batch set and the
-counter amounts it added, by interval and day. The engine adds those to its copy instead of
+amounts it added to the counters a tick uses, by interval and day. The engine adds those to its copy instead of
 reading the agents again, so a tick's Redis work no longer grows with the agents that changed.
 Other writers add an entry naming agents to read again (MARK_AGENTS_CHANGED).
 

@@ -15,6 +15,8 @@ Redis Lua numbers are doubles: epoch milliseconds (≈1.7e12) are exact, but ``t
 print them in exponent form, so key suffixes and values are formatted with ``%d``.
 """
 
+from realtime.live import AGENT_TICK_DAY_FIELDS, AGENT_TICK_INTERVAL_FIELDS
+
 # Append raw payloads to the events stream in one call: KEYS[1] the stream; ARGV the stream's
 # approximate maximum length, the source, then the payloads. One command instead of one per
 # payload: at thousands of events per second the client's per-command cost was ten times
@@ -241,17 +243,27 @@ end
 -- What the batch changed for each agent, handed to the engine at the end (one entry of the
 -- changes stream), so the engine need not read the agent again: {agent, state, reason,
 -- since_ms, queues, call (false: not set by this batch), counters: flat (interval, day, field,
--- amount) quadruples, as added}.
+-- amount) quadruples of the fields a tick uses, as added}.
+-- Only the counters a tick uses are handed over (realtime/live.py, AGENT_TICK_*_FIELDS).
 local deltas, delta_order = {}, {}
 local delta  -- the entry of the agent whose event is being applied
+local TICK_FIELD = {}
+for f in string.gmatch('TICK_FIELDS', '[^,]+') do TICK_FIELD[f] = true end
 local function delta_of(agent)
   local d = deltas[agent]
   if d == nil then
-    d = {agent, false, false, false, false, false, {}}
+    d = {agent, false, false, false, false, false, {}, 0}
     deltas[agent] = d
     delta_order[#delta_order + 1] = d
   end
   return d
+end
+local function hand_over(iv, day, f, v)
+  if TICK_FIELD[f] then
+    local c, m = delta[7], delta[8]
+    c[m + 1] = iv; c[m + 2] = day; c[m + 3] = f; c[m + 4] = v
+    delta[8] = m + 4
+  end
 end
 
 -- Add up to four (field, amount) pairs to an entity's interval and day counters (pairs as
@@ -402,14 +414,12 @@ end
 local function count(abase, t, off, f1, v1, f2, v2, f3, v3, f4, v4)
   local iv, day = iv_text(iv_of(t, off)), day_of(t, off)
   bump(abase, iv, day, f1, v1, f2, v2, f3, v3, f4, v4)
-  local c = delta[7]
-  local m = #c
-  c[m + 1] = iv; c[m + 2] = day; c[m + 3] = f1; c[m + 4] = v1
+  hand_over(iv, day, f1, v1)
   if f2 then
-    c[m + 5] = iv; c[m + 6] = day; c[m + 7] = f2; c[m + 8] = v2
+    hand_over(iv, day, f2, v2)
     if f3 then
-      c[m + 9] = iv; c[m + 10] = day; c[m + 11] = f3; c[m + 12] = v3
-      if f4 then c[m + 13] = iv; c[m + 14] = day; c[m + 15] = f4; c[m + 16] = v4 end
+      hand_over(iv, day, f3, v3)
+      if f4 then hand_over(iv, day, f4, v4) end
     end
   end
 end
@@ -556,7 +566,10 @@ for _, key in ipairs(touch_order) do
 end
 local changes = {}
 for _, d in ipairs(delta_order) do
-  if d[2] or d[6] or #d[7] > 0 then changes[#changes + 1] = d end  -- a rejected event changes nothing
+  if d[2] or d[6] or d[8] > 0 then  -- a rejected event changes nothing
+    d[8] = nil
+    changes[#changes + 1] = d
+  end
 end
 if #changes > 0 then
   local v = redis.call('INCR', KEYS[1])
@@ -570,4 +583,5 @@ return {applied, out}
 # every agent again.
 CHANGES_KEEP = 2000
 MARK_AGENTS_CHANGED = MARK_AGENTS_CHANGED.replace("CHANGES_KEEP", str(CHANGES_KEEP))
-APPLY_BATCH = APPLY_BATCH.replace("CHANGES_KEEP", str(CHANGES_KEEP))
+APPLY_BATCH = APPLY_BATCH.replace("CHANGES_KEEP", str(CHANGES_KEEP)).replace(
+    "TICK_FIELDS", ",".join(sorted({*AGENT_TICK_INTERVAL_FIELDS, *AGENT_TICK_DAY_FIELDS})))
