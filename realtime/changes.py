@@ -2,8 +2,9 @@
 
 Every apply batch that changes agents adds one entry to the changes stream under a new agents
 version (realtime/lua.py, APPLY_BATCH): for each agent, the live fields the batch set and the
-amounts it added to the counters a tick uses, by interval and day. The engine adds those to its copy instead of
-reading the agents again, so a tick's Redis work no longer grows with the agents that changed.
+amounts it added to the counters a tick uses, by interval and day. The engine adds those to its
+copy instead of reading the agents again, so a tick's Redis work no longer grows with the agents
+that changed.
 Other writers add an entry naming agents to read again (MARK_AGENTS_CHANGED).
 
 Exact, not approximate, because of three rules:
