@@ -78,14 +78,13 @@ class StoreReads:
         iv = tb.interval_start_ms(now_ms)
         day = tb.day(now_ms)
         queues = self.queue_ids()
-        folding = cache is not None and cache.version is not None and cache.day == day
-        changes_sent = self._send_changes_read(cache.version) if folding else None  # type: ignore[union-attr]
+        since = cache.version if cache is not None and cache.day == day else None
+        changes_sent = self._send_changes_read(since) if since is not None else None
         queues_sent = self._send_queue_read(queues, now_ms, iv, day)
         fresh: dict[str, AgentLive] = {}
         changes = None
-        if changes_sent is not None:
-            assert cache is not None and cache.version is not None
-            changes = self._changes(changes_sent, cache.version)
+        if changes_sent is not None and since is not None:
+            changes = self._changes(changes_sent, since)
         if changes is None:  # every agent, read whole
             version, ids = self._agent_ids()
             reread: list[str] = ids
@@ -161,7 +160,8 @@ class StoreReads:
 
     def _send_agents_read(self, ids: list[str], iv: int, day: str) -> DeferredScripts | Ready:
         """The agents' read, in chunks that keep each script short, so Redis never stalls other
-        clients for long. Each reply starts with the agents version counter (the first key)."""
+        clients for long. Each call's first key is the agents version counter: its reply says
+        the version the agents were read at."""
         if not ids:
             return Ready()
         k = self.keys
