@@ -36,3 +36,14 @@ def pct(values: list[float], p: float) -> float:
     """Nearest-rank percentile (no interpolation: p99 of 200 samples is the 198th)."""
     s = sorted(values)
     return s[max(0, min(len(s) - 1, int(len(s) * p / 100 + 0.999999) - 1))]
+
+
+def cpu_probe_s() -> float:
+    """Seconds for a fixed pure-Python loop (10 million additions): the machine's speed at that
+    moment. On a shared machine it varies by half or more within minutes, and every figure of a
+    run with it; a benchmark prints it at its start and end so a reader can tell."""
+    t0 = time.perf_counter()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    return time.perf_counter() - t0
