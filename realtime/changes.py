@@ -87,7 +87,11 @@ def fold(cache: AgentCache, changes: Changes, interval_start_ms: int, day: str) 
                 continue
             a = out.get(agent_id)
             if a is None:
-                a = out[agent_id] = _copy(agent_id, agents.get(agent_id))
+                old = agents.get(agent_id)
+                # A copy (as _copy; inlined: this runs for every changed agent).
+                a = out[agent_id] = (_copy(agent_id, None) if old is None else AgentLive(
+                    agent_id, old.state, old.reason, old.since_ms, old.queues, old.call, old.interval.copy(),
+                    old.day.copy()))
             if state is not False:
                 a.state, a.reason, a.since_ms = state or None, reason or None, int(since) if since else None
             if queues is not False:
@@ -105,7 +109,7 @@ def _add_counters(a: AgentLive, counters: list[Any], iv_text: str, interval_star
                   pending: dict[int, list[tuple[str, str, float]]]) -> None:
     """(interval, day, field, amount) quadruples: the tick's fields, of this interval and day."""
     for j in range(0, len(counters), 4):
-        civ, cday, name, amount = counters[j : j + 4]
+        civ, cday, name, amount = counters[j], counters[j + 1], counters[j + 2], counters[j + 3]
         if civ == iv_text:
             if name in _IV_FIELDS:
                 a.interval[name] = a.interval.get(name, 0) + amount

@@ -144,14 +144,6 @@ def _row(counters: Mapping[str, float], fields: tuple[str, ...], zeros: tuple[fl
     return tuple(map(counters.get, fields, zeros))
 
 
-def _member_changed(member: dict[str, Any] | None, code: int, state: str | None, reason: str | None,
-                    since_ms: int | None) -> bool:
-    """Whether an agent's member entry (None when not logged in) no longer shows them."""
-    if not code:
-        return member is not None
-    return member is None or member["since_ms"] != since_ms or member["state"] != state or member["reason"] != reason
-
-
 class AgentTable:
     """Every agent as numpy columns, for the tick's per-queue sums (np.bincount over a CSR index
     of queue membership instead of a Python loop over agents and their queues).
@@ -248,7 +240,7 @@ class AgentTable:
                 continue
             objs[row] = agent
             state, reason, since_ms, queues = agent.state, agent.reason, agent.since_ms, agent.queues
-            code = STATE_CODES.get(state, 0) if state else 0
+            code = STATE_CODES.get(state, 0)
             # The member dict (what the queue details show) changes only when state, reason or
             # since changed, or the agent's queues did; then those queues' lists are rebuilt.
             old_queues = old.queues if old is not None else ()
@@ -257,7 +249,11 @@ class AgentTable:
                 self._membership_changed = True
                 touched.update(old_queues)
                 touched.update(queues)
-            elif _member_changed(member, code, state, reason, since_ms):
+            # Whether the member entry (None when not logged in) no longer shows the agent;
+            # inlined, like the rows below: this loop runs for every changed agent.
+            elif (member is not None) if not code else (
+                    member is None or member["since_ms"] != since_ms or member["state"] != state
+                    or member["reason"] != reason):
                 touched.update(queues)
             else:
                 member = False  # unchanged
@@ -276,8 +272,8 @@ class AgentTable:
             reasons.append(ridx)
             since.append(since_ms if since_ms is not None else np.nan)
             if counts is None:
-                ivs.append(_row(agent.interval, AGENT_TICK_INTERVAL_FIELDS, _IV_ZEROS))
-                days.append(_row(agent.day, AGENT_TICK_DAY_FIELDS, _DAY_ZEROS))
+                ivs.append(tuple(map(agent.interval.get, AGENT_TICK_INTERVAL_FIELDS, _IV_ZEROS)))
+                days.append(tuple(map(agent.day.get, AGENT_TICK_DAY_FIELDS, _DAY_ZEROS)))
             else:
                 taken.append(at)
         if rows:
