@@ -85,19 +85,25 @@ class StoreReads:
         changes = None
         if changes_sent is not None and since is not None:
             changes = self._changes(changes_sent, since)
+        if changes is not None:  # folded while Redis reads the queues
+            assert cache is not None
+            try:
+                if cache.interval_start_ms != iv:
+                    fresh.update(start_interval(cache, iv))
+                fresh.update(fold(cache, changes, iv, day))
+            except (ValueError, TypeError, KeyError, IndexError) as e:
+                # Only the apply script writes the stream, so this is a bug, not bad input; but
+                # no entry may stop every tick for good: the copy is dropped and read again.
+                log.error("agent changes could not be folded (%r): reading every agent again", e)
+                changes, fresh = None, {}
         if changes is None:  # every agent, read whole
             version, ids = self._agent_ids()
             reread: list[str] = ids
         else:
             version, reread = changes.version, sorted(changes.reread)
         agents_sent = self._send_agents_read(reread, iv, day)
-        if changes is not None:  # folded while Redis reads the queues
-            assert cache is not None
-            if cache.interval_start_ms != iv:
-                fresh.update(start_interval(cache, iv))
-            fresh.update(fold(cache, changes, iv, day))
-            if fresh and on_agents is not None:
-                on_agents(list(fresh.values()), None)
+        if fresh and on_agents is not None:
+            on_agents(list(fresh.values()), None)
         queue_rows = _queue_rows(queues, queues_sent.result()[0] if queues else [])
         read_versions: dict[str, int] = {}
         for reply in agents_sent.each():
@@ -140,13 +146,16 @@ class StoreReads:
                                  ("XRANGE", k.agent_changes, first, "+"), ("EXEC",)])
 
     def _changes(self, sent: Deferred, since: int) -> Changes | None:
-        """The changes read, parsed; None when some are missing (every agent is read again)."""
+        """The changes read, parsed; None when some are missing or unreadable (every agent is
+        read again)."""
         _, version_raw, entries = sent.result()[-1]
         try:
             return parse_changes(version_raw, _stream_entries(entries), since)
         except ChangesGap as e:
             log.warning("reading every agent again: %s", e)
-            return None
+        except (ValueError, TypeError, KeyError) as e:  # see fetch_live: a bug, never input
+            log.error("agent changes could not be read (%r): reading every agent again", e)
+        return None
 
     def _send_queue_read(self, queues: list[str], now_ms: int, iv: int, day: str) -> DeferredScripts | Ready:
         if not queues:

@@ -295,3 +295,23 @@ def test_team_medians_are_refreshed_between_ticks_not_in_them(store):
     assert engine._medians == fresh._medians and engine._medians
     engine.tick(NOW + 43_000)  # never run between ticks for 31 s: the tick does it
     assert engine._medians_ms == NOW + 43_000
+
+
+@pytest.mark.parametrize("entry", [{"d": "not json"}, {"d": '[["a1", "available"]]'}, {"x": "1"}])
+def test_an_unreadable_agent_changes_entry_reads_every_agent_again(store, entry, caplog):
+    """Only the apply script writes the changes stream, so a bad entry is a bug; still, it must
+    not stop every tick for good: the engine reads every agent again and goes on folding."""
+    import json
+
+    engine = Engine(store)
+    engine.tick(NOW)
+    version = store.r.incr(store.keys.agents_version)
+    store.r.xadd(store.keys.agent_changes, entry, id=f"{version}-0")
+    snap = engine.tick(NOW + 1000)
+    assert "reading every agent again" in caplog.text
+    assert snap["queues"][0]["now"]["agents"]["logged_in"] == 2
+    store.apply_entries([(json.dumps({"v": 1, "id": "u1", "ts": NOW + 1500, "type": "agent.state", "agent": "a2",
+                                      "state": "available"}), "test")], NOW + 1500)
+    live = store.fetch_live(NOW + 2000, engine.agents, on_agents=engine.table.take)
+    assert live.changed is not None and [a.id for a in live.changed] == ["a2"]  # folding again
+    assert _agent_essence(live) == _agent_essence(store.fetch_live(NOW + 2000))
