@@ -4,8 +4,10 @@ Every apply batch that changes agents adds one entry to the changes stream under
 version (realtime/lua.py, APPLY_BATCH): for each agent, the live fields the batch set and the
 amounts it added to the counters a tick uses, by interval and day. The engine adds those to its
 copy instead of reading the agents again, so a tick's Redis work no longer grows with the agents
-that changed.
-Other writers add an entry naming agents to read again (MARK_AGENTS_CHANGED).
+that changed. Other writers add an entry naming agents to read again (MARK_AGENTS_CHANGED).
+
+One engine per key prefix folds and trims the stream: a second engine on the same prefix would
+find entries gone (trimmed by the other) and read every agent each tick, right but slow.
 
 Exact, not approximate, because of three rules:
 
