@@ -393,7 +393,7 @@ class LiveAdherence:
             rows = {i for i, (now, before) in enumerate(zip(seen, d.seen, strict=True)) if now != before}
             d.live_rows, d.seen = lives, seen
         else:
-            # Only the agents read again this tick: the others keep their objects.
+            # Only the agents that changed this tick (new objects): the others keep theirs.
             for a in changed:
                 i = row.get(a.id)
                 if i is not None:

@@ -101,7 +101,7 @@ class LiveState:
     day_start_ms: int
     queues: list[QueueLive]
     agents: list[AgentLive]
-    # The agents read again for this state (the others are the objects of an earlier one);
+    # The agents that changed for this state, read or folded (the others are the objects of an earlier one);
     # None: any may have changed.
     changed: list[AgentLive] | None = None
 
