@@ -242,9 +242,13 @@ class LiveAdherence:
         begun = AdherenceTick(d, now_ms)
         if d.agents:
             begun.incremental, begun.stale = self._changed(d, agents, changed)
-            keys, starts = self._read_keys(d, begun.incremental, begun.stale)
-            if keys:
-                begun.read = self._send_read(keys, starts)
+            try:
+                keys, starts = self._read_keys(d, begun.incremental, begun.stale)
+                if keys:
+                    begun.read = self._send_read(keys, starts)
+            except BaseException:
+                d.pending.update(begun.incremental)  # as discard: read them next tick
+                raise
         return begun
 
     def finish(self, begun: AdherenceTick, queue_blocks: Sequence[Mapping[str, Any]]) -> AdherenceResult:
@@ -277,11 +281,14 @@ class LiveAdherence:
             raise
 
     def discard(self, begun: AdherenceTick) -> None:
-        """A tick that failed half way: read whatever it sent, forget what it may have written."""
+        """A tick that failed half way: read whatever it sent, forget what it may have written,
+        and read this tick's changed agents again next tick (the engine will not name them
+        again: they are no longer new to it; re-reading one already folded finds nothing)."""
         for sent in (begun.read, begun.written):
             if sent is not None:
                 with suppress(Exception):
                     sent.result()
+        begun.d.pending.update(begun.incremental)
         if begun.written is not None:
             self.forget_writes()
 

@@ -289,9 +289,10 @@ class Engine:
         adherence is evaluated. The tick returns when every write is done.
         """
         live = self.store.fetch_live(now_ms, self.agents, on_agents=self.table.take)
-        adherence = self.adherence.begin(live.agents, now_ms, changed=live.changed)
+        adherence = None
         written = None
         try:
+            adherence = self.adherence.begin(live.agents, now_ms, changed=live.changed)
             snapshot, details = self.build(live, now_ms)
             encoded = {q: self._detail_json(q, d) for q, d in details.items()}
             changed = {q: d for q, d in encoded.items() if self._written.get(q) != d}
@@ -303,7 +304,8 @@ class Engine:
         except BaseException:
             # Read what was sent (a connection with replies unread is never reused), and write
             # every detail next tick: whether this tick's were written is not known.
-            self.adherence.discard(adherence)
+            if adherence is not None:
+                self.adherence.discard(adherence)
             if written is not None:
                 with suppress(Exception):
                     written.result()

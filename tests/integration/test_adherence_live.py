@@ -250,3 +250,19 @@ def test_with_the_engines_own_queue_blocks(store):
     (ben,) = result.exceptions
     assert (ben["agent"], ben["impact"], ben["queues"]) == ("ben", "hurts", ["sales"])
     assert ben["impact_score"] == pytest.approx(2 * deficit)
+
+
+def test_a_tick_that_fails_after_begin_folds_its_changes_next_tick(store):
+    """The engine names an agent as changed once; if that tick fails after adherence began,
+    the change is still folded by the next tick (before, it was lost until the agent's next
+    change)."""
+    floor, adherence = Floor(store), LiveAdherence(store)
+    run(adherence, floor, h(9, 30), SALES_SHORT)
+    # 10:02:30 ana goes on break (scheduled 10:00–10:15): the tick that sees it fails half way.
+    agents = floor.at(h(10, 3))
+    assert [a.id for a in floor.changed] == ["ana"]
+    adherence.discard(adherence.begin(agents, h(10, 3), changed=floor.changed))
+    result = run(adherence, floor, h(10, 4), SALES_SHORT)  # nothing new for the engine to name
+    entry = json.loads(store.r.hget(store.keys.adherence_agents, "ana"))
+    assert entry["scheduled"] == "break" and entry["adhering"] is True
+    assert result.folded >= 1
