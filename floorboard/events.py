@@ -293,7 +293,7 @@ def load_json(raw: bytes | str) -> Any:
     if data is _NOT_PARSED:
         try:
             data = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, an integer of too many digits
             raise InvalidEvent(f"malformed JSON: {exc}") from None
         except RecursionError:
             raise InvalidEvent("malformed JSON: nested too deeply") from None

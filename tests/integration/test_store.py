@@ -76,6 +76,7 @@ def test_replaying_everything_changes_nothing(store):
 
 BAD = [
     ("{not json", "malformed JSON"),
+    ('{"v": 1, "id": "b0", "x": ' + "1" * 5000 + "}", "malformed JSON"),  # beyond Python's integer digits
     (json.dumps({"v": 1, "id": "b2", "ts": T0, "type": "call.queued", "queue": "sales"}), "call is required"),
     (json.dumps({"v": 1, "id": "b3", "ts": T0, "type": "call.queued", "queue": 5, "call": "x"}), "non-empty string"),
     (json.dumps({"v": 1, "id": "b4", "ts": T0, "type": "call.vanished", "queue": "sales", "call": "x"}), "unknown type"),
