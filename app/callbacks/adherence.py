@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from dash import ALL, Input, Output, State, callback, ctx, html, no_update
+from dash import ALL, Input, Output, State, callback, html, no_update
 
+from app.callbacks.clicks import clicked_id
 from app.context import can_see, current_user, get_history, get_settings, get_store, now_ms
 from app.figures import adherence_timeline_figure
 from app.pages._ids import Adherence
@@ -47,10 +47,10 @@ def refresh_adherence(_n: int | None, team: str | None, _acted: Any) -> tuple[An
     prevent_initial_call=True,
 )
 def act_on_alert(_acks: list[int | None], _snoozes: list[int | None]) -> Any:
-    # Rows are redrawn every refresh, which fires this with n_clicks None: only a click counts.
-    if not ctx.triggered or not ctx.triggered[0]["value"]:
+    clicked = clicked_id()
+    if clicked is None:
         return no_update
-    alert_id, kind = ctx.triggered_id["index"], ctx.triggered_id["type"]
+    alert_id, kind = clicked["index"], clicked["type"]
     store, user = get_store(), current_user()
     try:
         alert = alert_ops.get_alert(store, alert_id)
@@ -71,12 +71,8 @@ def act_on_alert(_acks: list[int | None], _snoozes: list[int | None]) -> Any:
     prevent_initial_call=True,
 )
 def pick_agent(_clicks: list[int | None]) -> Any:
-    # A refresh re-renders every row (their n_clicks back to none) and can arrive with a
-    # click: look for the clicked one among everything that triggered, not just the first.
-    clicked = [t["prop_id"] for t in ctx.triggered if t["value"]]
-    if not clicked:
-        return no_update
-    return json.loads(clicked[0].rsplit(".", 1)[0])["index"]
+    clicked = clicked_id()
+    return no_update if clicked is None else clicked["index"]
 
 
 @callback(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from dash import ALL, Input, Output, callback, ctx, no_update
+from dash import ALL, Input, Output, callback, no_update
 
+from app.callbacks.clicks import clicked_id
 from app.context import current_user, get_settings, get_store, now_ms
 from app.pages._ids import Firefight
 from app.presenters import render_intraday as view
@@ -33,10 +34,11 @@ def refresh_firefight(_n: int | None, _acted: Any) -> list[Any]:
     prevent_initial_call=True,
 )
 def apply_from_firefight(_clicks: list[int | None]) -> Any:
-    if not ctx.triggered or not ctx.triggered[0]["value"]:
+    clicked = clicked_id()
+    if clicked is None:
         return no_update
     try:
-        entry = plan_ops.apply_action(get_store(), ctx.triggered_id["index"], current_user(), now_ms())
+        entry = plan_ops.apply_action(get_store(), clicked["index"], current_user(), now_ms())
     except plan_ops.IntradayError as exc:
         return view.result(str(exc), False)
     return view.result(f"Applied by {entry['who']}: {entry['text']}. The plan updates within a tick.", True)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from dash import ALL, Input, Output, State, callback, ctx, no_update
+from dash import ALL, Input, Output, State, callback, no_update
 
+from app.callbacks.clicks import clicked_id
 from app.context import current_user, get_history, get_settings, get_store, now_ms
 from app.figures import intraday_figure, what_if_figure
 from app.pages._ids import Intraday
@@ -61,10 +62,10 @@ def refresh_intraday(_n: int | None, queue: str | None, _acted: Any, _overlaid: 
     prevent_initial_call=True,
 )
 def apply_or_undo(_applies: list[int | None], _undos: list[int | None]) -> Any:
-    # Lists are redrawn on refresh, which fires this with n_clicks None: only a click counts.
-    if not ctx.triggered or not ctx.triggered[0]["value"]:
+    clicked = clicked_id()
+    if clicked is None:
         return no_update
-    target, kind = ctx.triggered_id["index"], ctx.triggered_id["type"]
+    target, kind = clicked["index"], clicked["type"]
     try:
         if kind == Intraday.apply:
             entry = plan_ops.apply_action(get_store(), target, current_user(), now_ms())
@@ -88,12 +89,13 @@ def apply_or_undo(_applies: list[int | None], _undos: list[int | None]) -> Any:
 )
 def edit_overlays(_add: int | None, _removes: list[int | None], queue: str | None, start: str | None,
                   end: str | None, pct: Any, label: str | None) -> Any:
-    if not ctx.triggered or not ctx.triggered[0]["value"]:
+    clicked = clicked_id()
+    if clicked is None:
         return no_update
     store, t, tz = get_store(), now_ms(), get_settings().timezone
     try:
-        if ctx.triggered_id != Intraday.overlay_add:
-            gone = plan_ops.remove_overlay(store, ctx.triggered_id["index"], user=current_user(), now_ms=t)
+        if clicked != Intraday.overlay_add:
+            gone = plan_ops.remove_overlay(store, clicked["index"], user=current_user(), now_ms=t)
             return view.result(f"Overlay on {gone['queue']} removed.", True)
         span, factor = parse_range(store.timebase.day(t), start, end, tz), parse_percent(pct)
         problem = next((p for p in (span, factor) if isinstance(p, str)), None) or ("" if queue else "choose a queue")
