@@ -90,10 +90,11 @@ def fold(cache: AgentCache, changes: Changes, interval_start_ms: int, day: str) 
             a = out.get(agent_id)
             if a is None:
                 old = agents.get(agent_id)
-                # A copy (as _copy; inlined: this runs for every changed agent).
-                a = out[agent_id] = (_copy(agent_id, None) if old is None else AgentLive(
+                # _copy, inlined for the usual case: a call per agent costs ~3 ms a tick at
+                # 4,000 changed agents.
+                a = out[agent_id] = _copy(agent_id, None) if old is None else AgentLive(
                     agent_id, old.state, old.reason, old.since_ms, old.queues, old.call, old.interval.copy(),
-                    old.day.copy()))
+                    old.day.copy())
             if state is not False:
                 a.state, a.reason, a.since_ms = state or None, reason or None, int(since) if since else None
             if queues is not False:

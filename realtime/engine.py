@@ -41,8 +41,6 @@ MEDIAN_EVERY_MS = 10_000
 MEDIAN_STALE_MS = 30_000
 
 AGENT_STATE_ORDER = STATE_NAMES  # available, on_call, acw, aux
-# The team-median KPIs, in the order staffing.kpis.agent_kpis gives them.
-_MEDIAN_KEYS = kpis.AGENT_KPI_KEYS
 
 
 @dataclass(slots=True)
@@ -90,8 +88,8 @@ def tune_gc() -> None:
 
 
 def collect_garbage() -> float:
-    """A full collection, run between ticks; returns its milliseconds (a few: the long-lived
-    heap is frozen)."""
+    """A full collection, run between ticks; returns its milliseconds (docs/benchmarks.md, part
+    3: the long-lived heap is frozen, so it does not scan that)."""
     started = time.perf_counter()
     gc.collect()
     return (time.perf_counter() - started) * 1000
@@ -190,8 +188,8 @@ class Engine:
                                         col("transfers"), occ[staffed_rows, 2], occ[staffed_rows, 3])
         at = np.searchsorted(staffed_rows, rows)
         nq = len(live.queues)
-        medians = np.full((nq, len(_MEDIAN_KEYS)), np.nan)
-        for k in range(len(_MEDIAN_KEYS)):
+        medians = np.full((nq, len(kpis.AGENT_KPI_KEYS)), np.nan)
+        for k in range(len(kpis.AGENT_KPI_KEYS)):
             v = values[at, k]
             ok = ~np.isnan(v)
             vq, vv = qs[ok], v[ok]
@@ -208,7 +206,7 @@ class Engine:
             medians[has, k] = (vv[lo] + vv[hi]) / 2
         staffed = np.bincount(qs, minlength=nq) > 0
         self._medians = {
-            q.id: {key: (None if np.isnan(x) else float(x)) for key, x in zip(_MEDIAN_KEYS, medians[j].tolist(), strict=True)}
+            q.id: {key: (None if np.isnan(x) else float(x)) for key, x in zip(kpis.AGENT_KPI_KEYS, medians[j].tolist(), strict=True)}
             for j, q in enumerate(live.queues)
             if staffed[j]
         }
@@ -251,7 +249,7 @@ class Engine:
         project_queues(blocks, live, self.settings.interval_s, now_ms, self._required)
         details = {
             q.id: {
-                "agents": self._members.get(q.id, []),  # sorted when written (see tick)
+                "agents": self._members.get(q.id, []),  # in the queue page's order (_update_members)
                 "waiting": [{"call": call, "enter_ms": enter} for call, enter in q.waiting_calls],
                 "team_median": self._medians.get(q.id, {}),
             }

@@ -62,13 +62,15 @@ class Keys:
 
     @property
     def agents_version(self) -> str:
-        """Counter bumped by every apply batch that changed an agent (and every other mark)."""
+        """Counter bumped by every apply batch that changed an agent and by every
+        Store.mark_agents_changed: the id of each agent_changes entry."""
         return f"{self.prefix}:agents:version"
 
     @property
     def agent_changes(self) -> str:
-        """STREAM of what each apply batch changed for its agents, entry id = the batch's
-        agents_version: the engine folds these instead of reading agents again."""
+        """STREAM, entry id = an agents_version: what an apply batch changed for its agents
+        ('d'), or agents to read again (Store.mark_agents_changed, 'r'); the engine folds these
+        instead of reading agents again."""
         return f"{self.prefix}:agents:changes"
 
     @property

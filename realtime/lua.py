@@ -59,10 +59,10 @@ return v
 """
 
 # Read many agents in one call: KEYS are the agents version counter, then (live, interval, day)
-# triples; ARGV the number of live
-# fields, the live fields, the number of interval fields, those fields, then the day fields.
+# triples; ARGV the number of live fields, the live fields, the number of interval fields, those
+# fields, then the day fields.
 # One script call with fixed fields instead of three commands per agent, because at 10,000
-# agents the per-command and per-field costs dominate the tick. The reply is two parts: every
+# agents the per-command and per-field costs dominate the tick. The reply has three parts: every
 # agent's live fields in one flat list, and every agent's counters (interval then day fields, as
 # stored, 0 when absent) as one comma-separated string, which the client parses into a numpy
 # array in one call: a nested reply cost Redis a fifth more, converting the counters here

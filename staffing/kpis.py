@@ -102,7 +102,8 @@ def agent_aht_s(c: Counters) -> float | None:
 
 
 def agent_kpis(c: Counters, handling_ms: float, available_ms: float) -> dict[str, float | None]:
-    """An agent's KPIs for the day (docs/metrics.md, "Agent KPIs"): the row of the team median."""
+    """An agent's KPIs for the day (docs/metrics.md, "Agent KPIs"): their definition; the team
+    median takes them for many agents at once from :func:`agent_kpi_columns`."""
     handled = c.get("handled", 0.0)
     return {
         "handled": handled,
@@ -115,7 +116,7 @@ def agent_kpis(c: Counters, handling_ms: float, available_ms: float) -> dict[str
     }
 
 
-AGENT_KPI_KEYS = ("handled", "aht_s", "occupancy", "acw_s_per_call", "hold_s_per_call", "missed", "transfers")
+AGENT_KPI_KEYS = tuple(agent_kpis({}, 0.0, 0.0))  # their names, in agent_kpis's order
 
 
 def agent_kpi_columns(

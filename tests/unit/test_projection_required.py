@@ -6,6 +6,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pytest
+
 from realtime.live import LiveState, QueueLive
 from realtime.projection import RequiredAgents, project_queues
 
@@ -29,14 +31,15 @@ def _required(blocks: list[dict[str, Any]]) -> dict[str, int | None]:
     return {b["id"]: b["projection"]["required_agents"] for b in blocks}
 
 
-def test_required_agents_are_at_most_five_ticks_old_and_fresh_on_a_new_interval():
+@pytest.mark.parametrize("model", ["erlang_a", "erlang_c"])
+def test_required_agents_are_at_most_five_ticks_old_and_fresh_on_a_new_interval(model):
     cache = RequiredAgents(every=5)
     offered = {q: 10.0 + 3 * j for j, q in enumerate(QUEUES)}
     now = IV + 300_000
-    seen: list[dict[str, int | None]] = []
+    seen: list[tuple[dict[str, int | None], dict[str, int | None]]] = []
     for tick in range(6):
         live = _live(offered, now)
-        cached, full = _blocks(), _blocks()
+        cached, full = _blocks(model), _blocks(model)
         project_queues(cached, live, INTERVAL_S, now, cache)
         project_queues(full, live, INTERVAL_S, now)
         if tick == 0:
@@ -61,17 +64,8 @@ def test_required_agents_are_at_most_five_ticks_old_and_fresh_on_a_new_interval(
     # A new interval: every queue at once.
     new_iv = IV + INTERVAL_S * 1000
     live = _live(offered, new_iv + 200_000, new_iv)
-    cached, full = _blocks(), _blocks()
+    cached, full = _blocks(model), _blocks(model)
     project_queues(cached, live, INTERVAL_S, new_iv + 200_000, cache)
     project_queues(full, live, INTERVAL_S, new_iv + 200_000)
     assert cached == full
 
-
-def test_erlang_c_queues_too():
-    cache = RequiredAgents()
-    offered = dict.fromkeys(QUEUES, 30.0)
-    live = _live(offered, IV + 300_000)
-    cached, full = _blocks("erlang_c"), _blocks("erlang_c")
-    project_queues(cached, live, INTERVAL_S, IV + 300_000, cache)
-    project_queues(full, live, INTERVAL_S, IV + 300_000)
-    assert cached == full
