@@ -6,7 +6,7 @@ the snapshot (``begin`` sends its read, ``finish`` reads it). Each tick it
 1. keeps today's and yesterday's parsed schedules (yesterday's for shifts crossing midnight)
    and the roster, re-read only when their versions move;
 2. folds into each agent's day only what is new: for agents whose live state changed it reads
-   the timeline entries it has not seen yet (one round trip, one Lua call per 2,000 agents,
+   the timeline entries it has not seen yet (one round trip, one Lua call per 2,000 timelines,
    sent early and read late: realtime/deferred.py); an agent whose schedule changed, a new day
    or a fresh engine re-reads the whole day;
 3. evaluates every agent at ``now_ms`` with :func:`staffing.adherence.evaluate` (vectorised:
@@ -205,7 +205,8 @@ def _parse_reply(reply: str | bytes) -> tuple[np.ndarray, np.ndarray]:
 
 
 class LiveAdherence:
-    """The engine's adherence step: ``tick`` once per engine tick (see the module docstring)."""
+    """The engine's adherence step: ``begin``, ``finish`` and ``wait`` once per engine tick
+    (``tick`` runs the three; see the module docstring)."""
 
     def __init__(self, store: Store, rules: AdherenceRules | None = None) -> None:
         self.store = store

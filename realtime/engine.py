@@ -76,7 +76,7 @@ def tune_gc() -> None:
     The engine keeps a large long-lived heap (every agent, schedules, member lists) and a tick
     allocates a few hundred thousand short-lived objects. With CPython's default thresholds the
     collector ran a young collection every 700 allocations and, every so often, a full one over
-    the whole heap: 20–40 ms of a tick, its slowest ticks, and more as the day went on. What
+    the whole heap: 20–40 ms of a tick in profiles, its slowest ticks, and more as the day went on. What
     exists after the first tick is frozen (never scanned again; it is freed as usual when
     dropped), young collections run every 50,000 allocations, and the process collects fully
     between ticks (:func:`collect_garbage`), so no full collection falls inside a tick.

@@ -60,19 +60,17 @@ class BatchResult:
     applied: int = 0
     duplicates: int = 0
     rejected: list[tuple[str, str, str]] = field(default_factory=list)  # (raw, source, reason)
-    changed_agents: set[str] = field(default_factory=set)
 
     def merge(self, other: BatchResult) -> None:
         self.applied += other.applied
         self.duplicates += other.duplicates
         self.rejected.extend(other.rejected)
-        self.changed_agents |= other.changed_agents
 
 
 # What the apply needs back about each event of a batch, in batch order: (raw payload or None,
-# the decoded item when the raw payload held several, source, agent). A batch holds thousands,
-# so a plain tuple; an item's own JSON text is only made if it is rejected.
-_Pending = tuple[str | None, Any, str, str | None]
+# the decoded item when the raw payload held several, source). A batch holds thousands, so a
+# plain tuple; an item's own JSON text is only made if it is rejected.
+_Pending = tuple[str | None, Any, str]
 
 
 def _pending_raw(p: _Pending) -> str:
@@ -209,7 +207,7 @@ class Store(StoreReads):
                 when = by_minute.get(minute)
                 if when is None:
                     when = by_minute[minute] = (tb.day(ts), str(tb.offset_ms(ts)))
-                pending.append((raw, None, src, agent) if single else (None, item, src, agent))
+                pending.append((raw, None, src) if single else (None, item, src))
                 if newest is not None and ts < newest - late_ms:
                     args += ("late", event_id, queue or "", agent or "", when[0])
                     continue
@@ -318,11 +316,8 @@ class Store(StoreReads):
             return
         applied, failed = reply
         late_ms = int(self.settings.late_tolerance_s * 1000)
-        not_applied: set[int] = set()
         for j in range(0, len(failed), 3):  # in batch order
-            i = int(failed[j])
-            not_applied.add(i)
-            p = pending[i]
+            p = pending[int(failed[j])]
             code, detail = _s(failed[j + 1]), _s(failed[j + 2])
             if code == "dup":
                 result.duplicates += 1
@@ -335,11 +330,6 @@ class Store(StoreReads):
                 log.error("apply script failed on one event: %s", detail)
                 reason = f"internal error while applying: {detail}"
             result.rejected.append((_pending_raw(p), p[2], reason))
-        changed = result.changed_agents
-        if not_applied:
-            changed.update(p[3] for i, p in enumerate(pending) if p[3] and i not in not_applied)
-        else:
-            changed.update(p[3] for p in pending if p[3])
         result.applied += int(applied)
 
 
