@@ -151,7 +151,7 @@ class Agent:
 
     def live(self) -> AgentLive:
         ts, state, reason = self.changes[-1] if self.changes else (None, None, None)
-        return AgentLive(self.id, state, reason, ts, self.queues, None, {}, {})
+        return AgentLive(self.id, state, reason, ts, self.queues, None)
 
 
 def build_center(store: Store, day0: int, rng: random.Random, t0: int) -> list[Agent]:

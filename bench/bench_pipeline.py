@@ -75,8 +75,7 @@ from realtime.ingest import StreamSink  # noqa: E402
 from realtime.keys import CALL_TTL_S, COUNTER_TTL_S, SEEN_TTL_S, Keys  # noqa: E402
 from realtime.live import (  # noqa: E402
     AGENT_LIVE_FIELDS,
-    AGENT_TICK_DAY_FIELDS,
-    AGENT_TICK_INTERVAL_FIELDS,
+    AgentCounters,
     AgentLive,
     LiveState,
     QueueLive,
@@ -772,13 +771,12 @@ def naive_fetch_live(store: Store, now: int) -> LiveState:
             waiting_over_t_interval=int(r.zcount(k.queue_waiting(q), iv, now - t_ms)),
             waiting_calls=calls,
         ))
-    agent_rows = [
-        AgentLive.from_redis(a, r.hmget(k.agent(a), AGENT_LIVE_FIELDS), r.hgetall(k.agent_interval(a, iv)),
-                             r.hgetall(k.agent_day(a, day)))
-        for a in sorted(r.smembers(k.agents))
-    ]
+    ids = sorted(r.smembers(k.agents))
+    agent_rows = [AgentLive.from_redis(a, r.hmget(k.agent(a), AGENT_LIVE_FIELDS)) for a in ids]
+    counters = AgentCounters.from_mappings(
+        {a: (numbers(r.hgetall(k.agent_interval(a, iv))), numbers(r.hgetall(k.agent_day(a, day)))) for a in ids})
     day_start, _ = tb.day_bounds_ms(day)
-    return LiveState(now, iv, day, day_start, queue_rows, agent_rows)
+    return LiveState(now, iv, day, day_start, queue_rows, agent_rows, None, counters)
 
 
 def lean_fetch_live(store: Store, now: int) -> LiveState:
@@ -825,9 +823,10 @@ def lean_fetch_live(store: Store, now: int) -> LiveState:
         queue_rows.append(QueueLive(q, numbers(h(cur)), numbers(h(prev)), numbers(h(dayc)), count,
                                     calls[0][1] if calls else None, over_t, over_t_iv, calls))
     base = len(queues) * 7
-    agent_rows = [AgentLive.from_redis(a, replies[base + j * 3], h(replies[base + j * 3 + 1]),
-                                       h(replies[base + j * 3 + 2])) for j, a in enumerate(agents)]
-    return LiveState(now, iv, day, tb.day_bounds_ms(day)[0], queue_rows, agent_rows)
+    agent_rows = [AgentLive.from_redis(a, replies[base + j * 3]) for j, a in enumerate(agents)]
+    counters = AgentCounters.from_mappings({a: (numbers(h(replies[base + j * 3 + 1])), numbers(h(replies[base + j * 3 + 2])))
+                                            for j, a in enumerate(agents)})
+    return LiveState(now, iv, day, tb.day_bounds_ms(day)[0], queue_rows, agent_rows, None, counters)
 
 
 def _profile_tick(engine: Engine, now: int, n: int = 3) -> str:
@@ -863,8 +862,8 @@ def _essence(live: LiveState) -> tuple[Any, ...]:
     counters."""
     agents = sorted(
         (a.id, a.state, a.reason, a.since_ms, a.queues,
-         tuple(float(a.interval.get(k, 0)) for k in AGENT_TICK_INTERVAL_FIELDS),
-         tuple(float(a.day.get(k, 0)) for k in AGENT_TICK_DAY_FIELDS))
+         tuple(float(x) for x in live.counters.iv[live.counters.row[a.id]]),
+         tuple(float(x) for x in live.counters.day[live.counters.row[a.id]]))
         for a in live.agents
     )
     return live.queues, agents

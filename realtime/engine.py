@@ -124,7 +124,7 @@ class Engine:
         """Per queue of ``live.queues``: its staffed agents' figures (and member lists and,
         with ``with_medians``, team medians kept on the engine)."""
         t = self.table
-        t.refresh(live.agents, [q.id for q in live.queues], live.interval_start_ms, live.changed)
+        t.refresh(live.agents, [q.id for q in live.queues], live.interval_start_ms, live.changed, live.counters)
         nq, n = len(live.queues), t.size
         state = t.state[:n]
         occ = t.occupancy_ms(now_ms, live.day_start_ms)

@@ -32,33 +32,20 @@ class QueueLive:
 
 @dataclass(slots=True)
 class AgentLive:
+    """An agent's live fields (their counters, for a tick, are in :class:`AgentCounters`)."""
+
     id: str
     state: str | None
     reason: str | None
     since_ms: int | None
     queues: tuple[str, ...]
     call: str | None
-    interval: dict[str, float]
-    day: dict[str, float]
-
-    def reset_interval(self) -> None:
-        """A new interval began: this agent has no counters in it until their next event."""
-        self.interval = {}
 
     @classmethod
-    def from_redis(cls, agent: str, live: list[str | None], interval: Mapping[str, Any], day: Mapping[str, Any]) -> AgentLive:
-        """An agent from its live fields (AGENT_LIVE_FIELDS) and counter hashes as Redis gives them."""
+    def from_redis(cls, agent: str, live: Sequence[str | None]) -> AgentLive:
+        """An agent from its live fields (AGENT_LIVE_FIELDS) as Redis gives them."""
         state, reason, since, queues, call = live
-        return cls(
-            id=agent,
-            state=state or None,
-            reason=reason or None,
-            since_ms=int(since) if since else None,
-            queues=skills_of(queues),
-            call=call or None,
-            interval=numbers(interval),
-            day=numbers(day),
-        )
+        return cls(agent, state or None, reason or None, int(since) if since else None, skills_of(queues), call or None)
 
 
 # Agents share few distinct skill lists, and each is parsed on every read of an agent.
@@ -86,6 +73,79 @@ AGENT_TICK_INTERVAL_FIELDS = ("s:on_call", "s:acw", "s:available")
 AGENT_TICK_DAY_FIELDS = ("s:on_call", "s:acw", "s:available", "handled", "talk_ms", "hold_ms", "missed", "transfers")
 
 
+_N_IV, _N_DAY = len(AGENT_TICK_INTERVAL_FIELDS), len(AGENT_TICK_DAY_FIELDS)
+
+
+class AgentCounters:
+    """The counters a tick uses of every agent, one row per agent: ``iv`` (AGENT_TICK_INTERVAL_FIELDS,
+    this interval) and ``day`` (AGENT_TICK_DAY_FIELDS, today), 0 where absent.
+
+    Numpy, not a dict per agent: a tick adds what the apply batches changed in one operation
+    per matrix, and the engine's table takes every agent's counters by one gather. Rows are only
+    ever appended (an agent keeps its row).
+    """
+
+    __slots__ = ("row", "iv", "day")
+
+    def __init__(self, ids: Sequence[str] = (), counts: np.ndarray | None = None) -> None:
+        """``counts``: one row per id, the interval fields then the day fields (zeros if None)."""
+        self.row: dict[str, int] = {a: i for i, a in enumerate(ids)}
+        if counts is None:
+            counts = np.zeros((len(self.row), _N_IV + _N_DAY))
+        self.iv = np.array(counts[:, :_N_IV], dtype=np.float64).reshape(-1, _N_IV)
+        self.day = np.array(counts[:, _N_IV:], dtype=np.float64).reshape(-1, _N_DAY)
+
+    @classmethod
+    def from_mappings(cls, counters: Mapping[str, tuple[Mapping[str, float], Mapping[str, float]]]) -> AgentCounters:
+        """From agent → (interval counters, day counters) mappings (other fields are ignored)."""
+        counts = [[iv.get(f, 0.0) for f in AGENT_TICK_INTERVAL_FIELDS] + [day.get(f, 0.0) for f in AGENT_TICK_DAY_FIELDS]
+                  for iv, day in counters.values()]
+        return cls(list(counters), np.array(counts, dtype=np.float64).reshape(-1, _N_IV + _N_DAY))
+
+    def rows(self, ids: Sequence[str]) -> np.ndarray:
+        """The rows of these agents, adding a row of zeros for each one not seen yet."""
+        row = self.row
+        new = [a for a in dict.fromkeys(ids) if a not in row]
+        if new:
+            row.update(zip(new, range(len(row), len(row) + len(new)), strict=True))
+            self.iv = np.concatenate([self.iv, np.zeros((len(new), _N_IV))])
+            self.day = np.concatenate([self.day, np.zeros((len(new), _N_DAY))])
+        return np.fromiter(map(row.__getitem__, ids), np.int64, len(ids))
+
+    def set(self, ids: Sequence[str], counts: np.ndarray) -> None:
+        """These agents' counters as read (the interval fields, then the day fields, per row)."""
+        rows = self.rows(ids)
+        self.iv[rows] = counts[:, :_N_IV]
+        self.day[rows] = counts[:, _N_IV:]
+
+    def add(self, deltas: CounterDeltas) -> None:
+        for matrix, agents, cols, amounts in (("iv", deltas.iv_agents, deltas.iv_cols, deltas.iv_amounts),
+                                              ("day", deltas.day_agents, deltas.day_cols, deltas.day_amounts)):
+            if agents:
+                rows = self.rows(agents)  # may replace the matrices (new agents): looked up after
+                np.add.at(getattr(self, matrix), (rows, np.array(cols, np.int64)), np.array(amounts, np.float64))
+
+    def of(self, agent: str) -> tuple[dict[str, float], dict[str, float]]:
+        """One agent's counters as (interval, day) mappings, the non-zero ones (for tests and tools)."""
+        i = self.row.get(agent)
+        if i is None:
+            return {}, {}
+        return ({f: v for f, v in zip(AGENT_TICK_INTERVAL_FIELDS, self.iv[i].tolist(), strict=True) if v},
+                {f: v for f, v in zip(AGENT_TICK_DAY_FIELDS, self.day[i].tolist(), strict=True) if v})
+
+
+@dataclass(slots=True)
+class CounterDeltas:
+    """Amounts to add to :class:`AgentCounters`: (agent, column, amount) for each matrix."""
+
+    iv_agents: list[str] = field(default_factory=list)
+    iv_cols: list[int] = field(default_factory=list)
+    iv_amounts: list[float] = field(default_factory=list)
+    day_agents: list[str] = field(default_factory=list)
+    day_cols: list[int] = field(default_factory=list)
+    day_amounts: list[float] = field(default_factory=list)
+
+
 @dataclass(slots=True)
 class LiveState:
     now_ms: int
@@ -97,6 +157,7 @@ class LiveState:
     # The agents that changed for this state, read or folded (the others are the objects of an earlier one);
     # None: any may have changed.
     changed: list[AgentLive] | None = None
+    counters: AgentCounters = field(default_factory=AgentCounters)
 
 
 @dataclass(slots=True)
@@ -107,13 +168,14 @@ class AgentCache:
     Exact, not approximate: an agent's counters change only through that agent's own events,
     and every apply batch says what it changed. A new interval starts with empty counters for
     every agent; a new day (or no cache yet, or changes missing from the stream) triggers a
-    full read.
+    full read. The live fields are in ``agents``, the counters in ``counters``.
     """
 
     version: int | None = None  # the agents version folded up to
     day: str | None = None
     interval_start_ms: int | None = None
     agents: dict[str, AgentLive] = field(default_factory=dict)
+    counters: AgentCounters = field(default_factory=AgentCounters)
     # Agents read from Redis → the agents version they were read at (changes up to it are in
     # what was read); emptied once the folded version passes them all.
     read_versions: dict[str, int] = field(default_factory=dict)
@@ -126,25 +188,17 @@ class AgentCache:
 STATE_CODES = {"available": 1, "on_call": 2, "acw": 3, "aux": 4}
 STATE_NAMES = ("available", "on_call", "acw", "aux")
 # Column positions in the table's counter matrices (the fields the tick reads, in order).
-_IV_COL = {f: j for j, f in enumerate(AGENT_TICK_INTERVAL_FIELDS)}
+IV_COL = {f: j for j, f in enumerate(AGENT_TICK_INTERVAL_FIELDS)}
 DAY_COL = {f: j for j, f in enumerate(AGENT_TICK_DAY_FIELDS)}
-_IV_ZEROS = (0.0,) * len(AGENT_TICK_INTERVAL_FIELDS)
-_DAY_ZEROS = (0.0,) * len(AGENT_TICK_DAY_FIELDS)
-
-
-def _row(counters: Mapping[str, float], fields: tuple[str, ...], zeros: tuple[float, ...]) -> tuple[float, ...]:
-    """The fields' values of a counter mapping (0 when absent), in the given order."""
-    return tuple(map(counters.get, fields, zeros))
-
 
 class AgentTable:
     """Every agent as numpy columns, for the tick's per-queue sums (np.bincount over a CSR index
     of queue membership instead of a Python loop over agents and their queues).
 
     Kept between ticks and refreshed only for the rows whose ``AgentLive`` object changed (the
-    store replaces the object of every agent it re-reads); a new interval recomputes the
-    interval column of every row. ``changed_queues`` says which queues' member lists changed
-    since the last refresh (None: all may have).
+    store replaces the object of every agent it re-reads or folds changes into); the counters
+    are gathered from the tick's :class:`AgentCounters` whole. ``changed_queues`` says which
+    queues' member lists changed since the last refresh (None: all may have).
     """
 
     def __init__(self) -> None:
@@ -155,9 +209,12 @@ class AgentTable:
         self.state = np.zeros(cap, dtype=np.int8)
         self.reason = np.zeros(cap, dtype=np.int32)  # index into self.reasons
         self.since = np.full(cap, np.nan)
-        # Stored counters (AGENT_TICK_INTERVAL_FIELDS, AGENT_TICK_DAY_FIELDS) per row.
-        self.iv = np.zeros((cap, len(AGENT_TICK_INTERVAL_FIELDS)))
-        self.day = np.zeros((cap, len(AGENT_TICK_DAY_FIELDS)))
+        # Stored counters (AGENT_TICK_INTERVAL_FIELDS, AGENT_TICK_DAY_FIELDS) per row, and
+        # where each row's are in the AgentCounters they were last gathered from.
+        self.iv = np.zeros((0, _N_IV))
+        self.day = np.zeros((0, _N_DAY))
+        self._source: tuple[AgentCounters, int, int] | None = None  # counters, rows, their agents
+        self._source_rows = np.zeros(0, np.int64)
         self.reasons: list[str] = ["other"]
         self._reason_index = {"other": 0}
         self.interval_start_ms: int | None = None
@@ -180,23 +237,19 @@ class AgentTable:
         self.state = np.resize(self.state, new)
         self.reason = np.resize(self.reason, new)
         self.since = np.resize(self.since, new)
-        self.iv = np.resize(self.iv, (new, self.iv.shape[1]))
-        self.day = np.resize(self.day, (new, self.day.shape[1]))
 
     def refresh(self, agents: Sequence[AgentLive], queue_ids: Sequence[str], interval_start_ms: int,
-                changed: Sequence[AgentLive] | None = None) -> None:
-        """Bring the table up to date with this tick's agents and queues. ``changed``: the
-        agents whose objects are new since the last refresh (None: look at every agent)."""
+                changed: Sequence[AgentLive] | None = None, counters: AgentCounters | None = None) -> None:
+        """Bring the table up to date with this tick's agents, their counters and the queues.
+        ``changed``: the agents whose objects are new since the last refresh (None: look at
+        every agent). Without ``counters`` every counter is 0."""
         if len(agents) < self.size:
             self.__init__()  # type: ignore[misc]  # not the agents it holds: start again
             changed = None
         self.take(agents if changed is None else changed)
         touched, self._touched = self._touched, set()
-        if self.interval_start_ms != interval_start_ms:
-            # A new interval: rows not re-read keep their object, with the interval reset.
-            if self.size:
-                self.iv[: self.size] = [_row(agent.interval, AGENT_TICK_INTERVAL_FIELDS, _IV_ZEROS) for agent in self.objs]
-            self.interval_start_ms = interval_start_ms
+        self.interval_start_ms = interval_start_ms
+        self._gather(counters if counters is not None else AgentCounters())
         queue_ids = tuple(queue_ids)
         if queue_ids != self.queue_ids:
             self.queue_ids = queue_ids
@@ -207,11 +260,26 @@ class AgentTable:
         else:
             self.changed_queues = touched
 
-    def take(self, agents: Sequence[AgentLive], counts: np.ndarray | None = None) -> None:
+    def _gather(self, counters: AgentCounters) -> None:
+        """Every row's counters from ``counters`` (a row it has none for: 0). Where each agent's
+        row is there is worked out again only when rows were added or the counters replaced."""
+        n = self.size
+        if self._source is None or self._source[0] is not counters or self._source[1:] != (n, len(counters.row)):
+            where = counters.row.get
+            self._source_rows = np.fromiter((where(a, -1) for a in self.index), np.int64, n)
+            self._source = (counters, n, len(counters.row))
+        src = self._source_rows
+        known = src >= 0
+        self.iv = np.zeros((n, _N_IV))
+        self.day = np.zeros((n, _N_DAY))
+        self.iv[known] = counters.iv[src[known]]
+        self.day[known] = counters.day[src[known]]
+
+    def take(self, agents: Sequence[AgentLive], counts: Any = None) -> None:
         """Fill the rows of agents whose object is new (the next :meth:`refresh` finishes the
-        update). The engine hands agents over as they are folded or read; read ones come with
-        ``counts``: their counters as a matrix (AGENT_TICK_INTERVAL_FIELDS then
-        AGENT_TICK_DAY_FIELDS per row), so they need not be picked out of each agent's dicts."""
+        update, counters included). The engine hands agents over as they are folded or read,
+        while Redis still works on the tick's reads. (``counts``: ignored, for the store's
+        callback signature.)"""
         index, objs, members, reason_index = self.index, self.objs, self.members, self._reason_index
         member_json = self.member_json
         touched = self._touched  # queues whose member lists change
@@ -219,11 +287,8 @@ class AgentTable:
         codes: list[int] = []
         reasons: list[int] = []
         since: list[float] = []
-        ivs: list[tuple[float, ...]] = []
-        days: list[tuple[float, ...]] = []
-        taken: list[int] = []  # positions in ``agents``
         # One tight loop: at 4,000 changed agents a tick, every call and allocation per agent shows.
-        for at, agent in enumerate(agents):
+        for agent in agents:
             row = index.get(agent.id)
             if row is None:
                 row = self._add(agent.id)
@@ -262,24 +327,11 @@ class AgentTable:
             codes.append(code)
             reasons.append(ridx)
             since.append(since_ms if since_ms is not None else np.nan)
-            if counts is None:
-                # _row, inlined: a call per agent costs ~3 ms a tick at 4,000 changed agents.
-                ivs.append(tuple(map(agent.interval.get, AGENT_TICK_INTERVAL_FIELDS, _IV_ZEROS)))
-                days.append(tuple(map(agent.day.get, AGENT_TICK_DAY_FIELDS, _DAY_ZEROS)))
-            else:
-                taken.append(at)
         if rows:
             # One numpy write per column for all changed rows (per-element writes cost more).
             self.state[rows] = codes
             self.reason[rows] = reasons
             self.since[rows] = since
-            if counts is None:
-                self.iv[rows] = ivs
-                self.day[rows] = days
-            else:
-                n_iv = len(AGENT_TICK_INTERVAL_FIELDS)
-                self.iv[rows] = counts[taken, :n_iv]
-                self.day[rows] = counts[taken, n_iv:]
 
     def id_ranks(self) -> np.ndarray:
         """Each row's place in the order of agent ids (for stable, id-ordered ties)."""
@@ -323,8 +375,8 @@ class AgentTable:
         state, since = self.state[:n], self.since[:n]
         iv, day = self.iv[:n], self.day[:n]
         out = np.empty((n, 4))
-        out[:, 0] = iv[:, _IV_COL["s:on_call"]] + iv[:, _IV_COL["s:acw"]]
-        out[:, 1] = iv[:, _IV_COL["s:available"]]
+        out[:, 0] = iv[:, IV_COL["s:on_call"]] + iv[:, IV_COL["s:acw"]]
+        out[:, 1] = iv[:, IV_COL["s:available"]]
         out[:, 2] = day[:, DAY_COL["s:on_call"]] + day[:, DAY_COL["s:acw"]]
         out[:, 3] = day[:, DAY_COL["s:available"]]
         running = ~np.isnan(since) & (state >= 1) & (state <= 3)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import orjson
 
-from realtime.changes import Changes, ChangesGap, fold, parse_changes, start_interval
+from realtime.changes import Changes, ChangesGap, commit, fold, parse_changes, start_interval
 from realtime.deferred import Deferred, DeferredScripts, Ready
 from realtime.keys import Keys
 from realtime.live import (
@@ -18,6 +18,7 @@ from realtime.live import (
     AGENT_TICK_DAY_FIELDS,
     AGENT_TICK_INTERVAL_FIELDS,
     AgentCache,
+    AgentCounters,
     AgentLive,
     LiveState,
     QueueLive,
@@ -83,19 +84,21 @@ class StoreReads:
         queues_sent = self._send_queue_read(queues, now_ms, iv, day)
         fresh: dict[str, AgentLive] = {}
         changes = None
+        folded = waited = None
         if changes_sent is not None and since is not None:
             changes = self._changes(changes_sent, since)
         if changes is not None:  # folded while Redis reads the queues
             assert cache is not None
             try:
                 if cache.interval_start_ms != iv:
-                    fresh.update(start_interval(cache, iv))
-                fresh.update(fold(cache, changes, iv, day))
+                    waited = start_interval(cache, iv)
+                folded = fold(cache, changes, iv, day)
+                fresh.update(folded.agents)
             except (ValueError, TypeError, KeyError, IndexError) as e:
                 # Only the apply script writes the stream, so this is a bug, not bad input; but
                 # no entry may stop every tick for good: the copy is dropped and read again.
                 log.error("agent changes could not be folded (%r): reading every agent again", e)
-                changes, fresh = None, {}
+                changes, fresh, folded, waited = None, {}, None, None
         if changes is None:  # every agent, read whole
             version, ids = self._agent_ids()
             reread: list[str] = ids
@@ -106,28 +109,34 @@ class StoreReads:
             on_agents(list(fresh.values()), None)
         queue_rows = _queue_rows(queues, queues_sent.result()[0] if queues else [])
         read_versions: dict[str, int] = {}
+        read_counts: list[np.ndarray] = []
         for reply in agents_sent.each():
             first = len(read_versions)
             chunk, counts, read_at = _agent_rows(reread, reply, first)
             read_versions.update((a.id, read_at) for a in chunk)
+            read_counts.append(counts)
             fresh.update((a.id, a) for a in chunk)
             if on_agents is not None:
                 on_agents(chunk, counts)
+        # Every read succeeded: what this tick read and folded goes into the cache now (a tick
+        # failing before this point folds the same entries again next time, not twice).
+        counts = np.concatenate(read_counts) if read_counts else np.zeros((0, _N_IV + _N_DAY))
         changed: list[AgentLive] | None
-        if cache is None:
+        if changes is None:
+            counters = AgentCounters(reread, counts)
             agents, changed = list(fresh.values()), None
-        elif changes is None:
-            cache.agents, cache.day, cache.pending = fresh, day, {}
-            cache.read_versions = read_versions
-            agents, changed = list(fresh.values()), None
+            if cache is not None:
+                cache.agents, cache.day, cache.pending, cache.counters = fresh, day, {}, counters
+                cache.read_versions = read_versions
         else:
-            cache.agents.update(fresh)
-            cache.read_versions.update(read_versions)
+            assert cache is not None and folded is not None
+            counters = cache.counters
+            commit(cache, folded, waited, iv, version, fresh, (reread, counts), read_versions)
             agents, changed = list(cache.agents.values()), list(fresh.values())
         if cache is not None:
             cache.version, cache.interval_start_ms = version, iv
         day_start, _ = tb.day_bounds_ms(day)
-        return LiveState(now_ms, iv, day, day_start, queue_rows, agents, changed)
+        return LiveState(now_ms, iv, day, day_start, queue_rows, agents, changed, counters)
 
     def _agent_ids(self) -> tuple[int, list[str]]:
         """The agents version, then every agent id: an agent changed by a batch up to that
@@ -309,14 +318,13 @@ class StoreReads:
         day = self.timebase.day(now_ms)
         pipe = self.r.pipeline(transaction=False)
         pipe.hmget(k.agent(agent), AGENT_LIVE_FIELDS)
-        pipe.hgetall(k.agent_interval(agent, self.timebase.interval_start_ms(now_ms)))
         pipe.hgetall(k.agent_day(agent, day))
         pipe.lrange(k.agent_timeline(agent, day), 0, -1)
         day_start, _ = self.timebase.day_bounds_ms(day)
         # Yesterday's last change: the state the agent was in at midnight.
         pipe.lindex(k.agent_timeline(agent, self.timebase.day(day_start - 1)), -1)
-        live_raw, iv_raw, day_raw, timeline_raw, at_midnight = pipe.execute()
-        live = AgentLive.from_redis(agent, live_raw, iv_raw, day_raw)
+        live_raw, day_raw, timeline_raw, at_midnight = pipe.execute()
+        live = AgentLive.from_redis(agent, live_raw)
         team: dict[str, Any] = {"size": 0, "median": {}}
         if live.queues:
             raw = self.r.get(k.queue_detail(live.queues[0]))
@@ -331,7 +339,7 @@ class StoreReads:
             "time_in_state_s": (now_ms - live.since_ms) / 1000 if live.since_ms else None,
             "queues": list(live.queues),
             "call": live.call,
-            "today": _agent_today(live, now_ms, self.timebase.day_bounds_ms(day)[0]),
+            "today": _agent_today(live, numbers(day_raw), now_ms, self.timebase.day_bounds_ms(day)[0]),
             "timeline": _timeline(timeline_raw, now_ms, at_midnight, day_start),
             "team": team,
         }
@@ -383,13 +391,11 @@ def _agent_rows(ids: list[str], reply: list[Any], first: int) -> tuple[list[Agen
     counts = np.fromstring(packed, dtype=np.int64, sep=",") if n else np.zeros(0, np.int64)
     counts = counts.reshape(n, _N_IV + _N_DAY)
     out: list[AgentLive] = []
-    # AgentLive built directly (not through from_redis): this runs for every changed agent.
-    for j, row in enumerate(counts.tolist()):
-        at = j * _N_LIVE
-        state, reason, since, queues, call = live[at : at + _N_LIVE]
+    # AgentLive built directly (not through from_redis): this runs for every agent read.
+    for j in range(n):
+        state, reason, since, queues, call = live[j * _N_LIVE : (j + 1) * _N_LIVE]
         out.append(AgentLive(ids[first + j], state or None, reason or None, int(since) if since else None,
-                             skills_of(queues), call or None, dict(zip(AGENT_TICK_INTERVAL_FIELDS, row[:_N_IV], strict=False)),
-                             dict(zip(AGENT_TICK_DAY_FIELDS, row[_N_IV:], strict=False))))
+                             skills_of(queues), call or None))
     return out, counts, int(version)
 
 
@@ -425,8 +431,8 @@ def _counters(flat: list[str]) -> dict[str, float]:
     return dict(zip(flat[::2], map(float, flat[1::2]), strict=True))
 
 
-def _agent_today(live: AgentLive, now_ms: int, day_start_ms: int) -> dict[str, Any]:
-    day = dict(live.day)
+def _agent_today(live: AgentLive, day: dict[str, float], now_ms: int, day_start_ms: int) -> dict[str, Any]:
+    """Today's KPIs of an agent from their day counters (every field), the running state included."""
     if live.state and live.state != "logged_out" and live.since_ms is not None:
         field = f"s:{live.state}" + (f":{live.reason}" if live.state == "aux" and live.reason else "")
         day[field] = day.get(field, 0.0) + max(0, now_ms - max(live.since_ms, day_start_ms))
