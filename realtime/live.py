@@ -220,7 +220,7 @@ class AgentTable:
         self.interval_start_ms: int | None = None
         self.queue_ids: tuple[str, ...] = ()
         self._membership_changed = True
-        self.member_row = np.zeros(0, dtype=np.int64)  # CSR: rows sorted by queue
+        self.member_row = np.zeros(0, dtype=np.int64)  # CSR: rows sorted by queue, then agent id
         self.member_queue = np.zeros(0, dtype=np.int64)
         self.changed_queues: set[str] | None = None
         self.members: list[dict[str, Any] | None] = []  # per row: the member dict of the details
@@ -364,7 +364,8 @@ class AgentTable:
                     qs.append(j)
         member_row = np.array(rows, dtype=np.int64)
         member_queue = np.array(qs, dtype=np.int64)
-        order = np.lexsort((member_row, member_queue))  # by queue, then by row
+        # By queue, then by agent id: the engine's member lists keep this order on ties.
+        order = np.lexsort((self.id_ranks()[member_row], member_queue))
         self.member_row, self.member_queue = member_row[order], member_queue[order]
         self._membership_changed = False
 
