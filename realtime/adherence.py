@@ -152,11 +152,12 @@ class _Day:
     stale: set[int]  # rows whose whole day must be read again
     pending: set[int] = field(default_factory=set)  # rows with entries stamped after the last tick
     segments_json: list[bytes] = field(default_factory=list)
+    segments_written: bool = False  # segments_json is in the segments hash
     team_idx: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     teams: list[str] = field(default_factory=list)  # team names, sorted: team_idx points here
     labels: list[str] = field(default_factory=list)  # each agent's display name
-    # Each agent's entry is one JSON object: these bytes before and after its changing fields.
-    entry_ends: list[tuple[bytes, bytes]] = field(default_factory=list)
+    # Each agent's entry is one JSON object: these bytes before its changing fields.
+    entry_heads: list[bytes] = field(default_factory=list)
     team_names: list[str] = field(default_factory=list)  # each agent's team
     live_rows: list[AgentLive | None] = field(default_factory=list)  # this tick's live state per row
     written: np.ndarray | None = None  # each agent's entry signature last written
@@ -271,7 +272,7 @@ class LiveAdherence:
         result.teams, result.totals = self._teams(d, ev)
         entries, removed = self._entries(d, ev)
         result.agents_written = len(entries)
-        begun.written = self._send_write(result, entries, removed)
+        begun.written = self._send_write(d, result, entries, removed)
         return result
 
     def wait(self, begun: AdherenceTick) -> None:
@@ -386,13 +387,10 @@ class LiveAdherence:
         d.teams = sorted(set(d.team_names))
         index = {t: i for i, t in enumerate(d.teams)}
         d.team_idx = np.array([index[t] for t in d.team_names], np.int64)
-        # What never changes within a day and a roster (names, the day's segments) is
-        # serialised here, once, and spliced around each tick's figures.
-        d.entry_ends = [
-            (orjson.dumps({"agent": a, "name": label, "team": team, "day": d.day})[:-1] + b",",
-             b',"segments":' + segs + b"}")
-            for a, label, team, segs in zip(d.agents, d.labels, d.team_names, d.segments_json, strict=True)
-        ]
+        # What never changes within a day and a roster (names) is serialised here, once, and
+        # spliced before each tick's figures.
+        d.entry_heads = [orjson.dumps({"agent": a, "name": label, "team": team, "day": d.day})[:-1] + b","
+                         for a, label, team in zip(d.agents, d.labels, d.team_names, strict=True)]
 
     # ------------------------------------------------------------------ folding state changes
     def _changed(self, d: _Day, agents: Sequence[AgentLive],
@@ -700,7 +698,7 @@ class LiveAdherence:
             ev.severity[rows].tolist(), adherence[rows].tolist(), conformance[rows].tolist(), strict=True,
         )
         entries = {}
-        agents, ends = d.agents, d.entry_ends
+        agents, heads = d.agents, d.entry_heads
         for i, s, act, start, end, n, next_act, next_start, o, since, grace, severity, adh, conf in columns:
             figures = orjson.dumps({
                 "scheduled": names[act] if s >= 0 else None,
@@ -715,17 +713,23 @@ class LiveAdherence:
                 "conformance_pct": None if conf != conf else conf / scale,
             })
             # orjson: a tenth of the stdlib's time, and thousands of entries change in a busy tick.
-            head, tail = ends[i]
-            entries[agents[i]] = head + figures[1:-1] + tail
+            entries[agents[i]] = heads[i] + figures[1:]
         return entries, removed
 
     # ------------------------------------------------------------------ writes
-    def _send_write(self, result: AdherenceResult, entries: dict[str, bytes], removed: list[str]) -> Deferred:
+    def _send_write(self, d: _Day, result: AdherenceResult, entries: dict[str, bytes], removed: list[str]) -> Deferred:
         k = self.store.keys
         cmds: list[tuple[Any, ...]] = [("MULTI",)]
         if self._fresh:
             # Agents a previous engine wrote may have no schedule any more.
             cmds.append(("DEL", k.adherence_agents))
+        segments = self._fresh or not d.segments_written
+        if segments:
+            # The segments only change with the schedules: written whole then, not with the
+            # entries (they were most of each entry's bytes, thousands of entries a tick).
+            cmds.append(("DEL", k.adherence_segments))
+            cmds.append(("HSET", k.adherence_segments,
+                         *(x for pair in zip(d.agents, d.segments_json, strict=True) for x in pair)))
         # orjson writes a non-finite float as null: the view always stays valid JSON.
         cmds.append(("SET", k.adherence_view, orjson.dumps(result.view())))
         if entries:
@@ -737,13 +741,14 @@ class LiveAdherence:
         # As if written; should the write fail, wait() makes the next tick write everything.
         self._in_hash = (set() if self._fresh else self._in_hash.difference(removed)) | entries.keys()
         self._fresh = False
+        d.segments_written = d.segments_written or segments
         return sent
 
     def _write_empty(self) -> None:
         """No agent has a schedule: no view, so the pages say how to get one."""
         if self._fresh or self._in_hash:
             k = self.store.keys
-            self.store.r.delete(k.adherence_view, k.adherence_agents)
+            self.store.r.delete(k.adherence_view, k.adherence_agents, k.adherence_segments)
         self._in_hash = set()
         self._fresh = False
 
@@ -757,6 +762,14 @@ def read_adherence_view(store: Store) -> dict[str, Any] | None:
 
 
 def read_agent_adherence(store: Store, agent: str) -> dict[str, Any] | None:
-    """One agent's adherence today (None when they have no schedule)."""
-    raw = store.r.hget(store.keys.adherence_agents, agent)
-    return json.loads(raw) if raw else None
+    """One agent's adherence today, their day's segments in ``segments`` (None when they have
+    no schedule)."""
+    pipe = store.r.pipeline(transaction=False)
+    pipe.hget(store.keys.adherence_agents, agent)
+    pipe.hget(store.keys.adherence_segments, agent)
+    raw, segments = pipe.execute()
+    if not raw:
+        return None
+    entry = json.loads(raw)
+    entry["segments"] = json.loads(segments) if segments else []
+    return entry

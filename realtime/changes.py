@@ -6,6 +6,11 @@ amounts it added to the counters a tick uses, by interval and day. The engine ad
 copy instead of reading the agents again, so a tick's Redis work no longer grows with the agents
 that changed. Other writers add an entry naming agents to read again (MARK_AGENTS_CHANGED).
 
+:func:`fold` turns the entries into new ``AgentLive`` objects (agents whose live fields changed)
+and counter amounts for ``AgentCounters`` (numpy, added in one operation); :func:`commit` puts
+them into the copy only once the tick's reads succeeded, so a failed tick leaves the copy as it
+was and the next one folds the same entries again.
+
 One engine per key prefix folds and trims the stream: a second engine on the same prefix would
 find entries gone (trimmed by the other) and read every agent each tick, right but slow.
 
@@ -120,18 +125,18 @@ class _Amounts:
     """Sorts an entry's (interval, day, field, amount) quadruples into a :class:`Folded`: the
     tick's fields, of this interval and day; a later interval's wait."""
 
-    __slots__ = ("later", "iv_text", "interval_start_ms", "day", "iv", "day_")
+    __slots__ = ("later", "iv_text", "interval_start_ms", "day", "to_iv", "to_day")
 
     def __init__(self, into: Folded, interval_start_ms: int, day: str) -> None:
         d = into.deltas
         self.later = into.later
         self.iv_text, self.interval_start_ms, self.day = str(interval_start_ms), interval_start_ms, day
-        self.iv = (d.iv_agents.append, d.iv_cols.append, d.iv_amounts.append)
-        self.day_ = (d.day_agents.append, d.day_cols.append, d.day_amounts.append)
+        self.to_iv = (d.iv_agents.append, d.iv_cols.append, d.iv_amounts.append)
+        self.to_day = (d.day_agents.append, d.day_cols.append, d.day_amounts.append)
 
     def take(self, agent_id: str, counters: list[Any]) -> None:
-        iv_agent, iv_col, iv_amount = self.iv
-        day_agent, day_col, day_amount = self.day_
+        iv_agent, iv_col, iv_amount = self.to_iv
+        day_agent, day_col, day_amount = self.to_day
         for j in range(0, len(counters), 4):
             civ, cday, name, amount = counters[j : j + 4]
             if civ == self.iv_text:

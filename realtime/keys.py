@@ -116,6 +116,12 @@ class Keys:
         """Hash agent → JSON of that agent's adherence today (written when it changes)."""
         return f"{self.prefix}:adherence:agents"
 
+    @property
+    def adherence_segments(self) -> str:
+        """Hash agent → JSON of the segments their day is evaluated against (written when the
+        schedules change: apart from the entries, which change all day)."""
+        return f"{self.prefix}:adherence:segments"
+
     # --- forecasts ------------------------------------------------------------------------
     def forecast_day(self, day: str) -> str:
         """Hash queue → JSON [[interval_start_ms, calls, aht_s], …] of the imported forecast."""

@@ -154,8 +154,8 @@ class LiveState:
     day_start_ms: int
     queues: list[QueueLive]
     agents: list[AgentLive]
-    # The agents that changed for this state, read or folded (the others are the objects of an earlier one);
-    # None: any may have changed.
+    # The agents whose live fields changed for this state, read or folded (the others are the
+    # objects of an earlier one; counters may change without them); None: any may have changed.
     changed: list[AgentLive] | None = None
     counters: AgentCounters = field(default_factory=AgentCounters)
 
@@ -196,7 +196,7 @@ class AgentTable:
     of queue membership instead of a Python loop over agents and their queues).
 
     Kept between ticks and refreshed only for the rows whose ``AgentLive`` object changed (the
-    store replaces the object of every agent it re-reads or folds changes into); the counters
+    store replaces the object of every agent it reads or whose live fields it folds); the counters
     are gathered from the tick's :class:`AgentCounters` whole. ``changed_queues`` says which
     queues' member lists changed since the last refresh (None: all may have).
     """

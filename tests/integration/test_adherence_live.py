@@ -226,10 +226,27 @@ def test_agents_without_a_schedule_leave_the_hash_and_no_schedule_means_no_view(
     write_agent_schedule(store, D, "cat", [])
     run(adherence, floor, h(9, 31), [])
     assert set(store.r.hgetall(store.keys.adherence_agents)) == {"ana", "ben", "dan"}
+    assert set(store.r.hgetall(store.keys.adherence_segments)) == {"ana", "ben", "dan"}
     write_schedule_days(store, {D: {}, D1: {}})
     result = run(adherence, floor, h(9, 32), [])
     assert result.evaluated == 0 and read_adherence_view(store) is None
     assert read_agent_adherence(store, "ana") is None
+    assert not store.r.exists(store.keys.adherence_segments)
+
+
+def test_segments_are_written_when_the_schedules_change_not_with_every_entry(store):
+    """An entry changes all day; the segments only when a schedule does: they are kept in a
+    hash of their own, written whole when the schedules change, and read back with the entry."""
+    floor, adherence = Floor(store), LiveAdherence(store)
+    run(adherence, floor, h(9, 30), [])
+    assert "segments" not in json.loads(store.r.hget(store.keys.adherence_agents, "ana"))
+    assert [s["activity"] for s in read_agent_adherence(store, "ana")["segments"]] == ["open", "break", "open"]
+    store.r.delete(store.keys.adherence_segments)
+    run(adherence, floor, h(10, 0, 30), [])  # ana's entry changes (her break began), her schedule not
+    assert not store.r.exists(store.keys.adherence_segments)
+    write_agent_schedule(store, D, "cat", [])
+    run(adherence, floor, h(10, 1), [])
+    assert set(store.r.hgetall(store.keys.adherence_segments)) == {"ana", "ben", "dan"}
 
 
 def test_with_the_engines_own_queue_blocks(store):
