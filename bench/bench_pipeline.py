@@ -860,12 +860,7 @@ def _essence(live: LiveState) -> tuple[Any, ...]:
     """What the alternatives must agree on: the tick reads only the agent counters it uses (0
     when absent), the alternatives read whole hashes, so agents compare on state and those
     counters."""
-    agents = sorted(
-        (a.id, a.state, a.reason, a.since_ms, a.queues,
-         tuple(float(x) for x in live.counters.iv[live.counters.row[a.id]]),
-         tuple(float(x) for x in live.counters.day[live.counters.row[a.id]]))
-        for a in live.agents
-    )
+    agents = sorted((a.id, a.state, a.reason, a.since_ms, a.queues, *live.counters.of(a.id)) for a in live.agents)
     return live.queues, agents
 
 

@@ -357,7 +357,6 @@ class LiveAdherence:
                 rows, old_rows = (np.array(x, np.int64) for x in zip(*keep, strict=True))
                 fold.put(rows, old.fold.take(old_rows))
                 new.consumed[rows] = old.consumed[old_rows]
-                new.live[rows] = old.live[old_rows]
                 for i, j in keep:
                     new.seen[i] = old.seen[j]
                 new.pending = {i for i, j in keep if j in old.pending}
@@ -486,10 +485,6 @@ class LiveAdherence:
             return 0, 0, -1
         return self._state_codes.get(sig[0], 0), self._reason_codes.get(sig[1], 0), sig[2]
 
-    def _live_arrays(self, d: _Day, rows: np.ndarray) -> np.ndarray:
-        """Per row: live state code, reason code, since_ms (−1: no live state)."""
-        return d.live[rows]
-
     def _fold(self, d: _Day, owner: np.ndarray, changes: np.ndarray, extra_rows: np.ndarray,
               extra: np.ndarray) -> None:
         """Apply timeline changes plus, for ``extra_rows``, the live state as one more change."""
@@ -514,7 +509,7 @@ class LiveAdherence:
         d.pending.update(owner[~due].tolist())
         reach = d.fold.c_ms[rows].copy()
         np.maximum.at(reach, j_of[due], ts[due])
-        lv = self._live_arrays(d, rows)
+        lv = d.live[rows]
         since = lv[:, 2]
         # The live state is newer than every entry read: entries are missing, fold it as a change.
         missing = (since > reach) & (since <= now_ms)
@@ -544,7 +539,7 @@ class LiveAdherence:
         after = ~before & (ts <= now_ms)
         last = np.full(k, -1)
         np.maximum.at(last, j_of[before], np.flatnonzero(before))
-        lv = self._live_arrays(d, rows)
+        lv = d.live[rows]
         since = lv[:, 2]
         has = last >= 0
         lb = np.maximum(last, 0)
@@ -764,12 +759,15 @@ def read_adherence_view(store: Store) -> dict[str, Any] | None:
 def read_agent_adherence(store: Store, agent: str) -> dict[str, Any] | None:
     """One agent's adherence today, their day's segments in ``segments`` (None when they have
     no schedule)."""
-    pipe = store.r.pipeline(transaction=False)
+    pipe = store.r.pipeline(transaction=True)  # both as one write left them
     pipe.hget(store.keys.adherence_agents, agent)
     pipe.hget(store.keys.adherence_segments, agent)
     raw, segments = pipe.execute()
     if not raw:
         return None
     entry = json.loads(raw)
-    entry["segments"] = json.loads(segments) if segments else []
+    if segments:
+        entry["segments"] = json.loads(segments)
+    else:
+        entry.setdefault("segments", [])  # an entry of an older engine carries its own
     return entry

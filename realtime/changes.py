@@ -118,7 +118,19 @@ def fold(cache: AgentCache, changes: Changes, interval_start_ms: int, day: str) 
                     a.call = call or None
             if counters:  # {} when none (an empty Lua table encodes as an object)
                 amounts.take(agent_id, counters)
+    d = out.deltas
+    # Checked here, where an error reads every agent again, so commit cannot fail half way.
+    d.iv_amounts, d.day_amounts = _finite(d.iv_amounts), _finite(d.day_amounts)
+    _finite([amount for _, _, _, amount in out.later])
     return out
+
+
+def _finite(values: list[Any]) -> Any:
+    """Amounts as a float array; ValueError unless every one is a finite number."""
+    array = np.array(values)
+    if len(values) and (array.ndim != 1 or array.dtype.kind not in "iuf" or not np.isfinite(array).all()):
+        raise ValueError("agent changes: a counter amount is not a finite number")
+    return array.astype(np.float64)
 
 
 class _Amounts:
@@ -183,5 +195,6 @@ def commit(cache: AgentCache, folded: Folded, waited: CounterDeltas | None, inte
     counters.set(*read)
     cache.agents.update(changed)
     cache.read_versions.update(read_versions)
-    if cache.read_versions and version >= max(cache.read_versions.values()):
-        cache.read_versions = {}  # every entry folded from now on is newer than any read
+    if cache.read_versions:
+        # Entries folded from now on are newer than ``version``: reads up to it skip none.
+        cache.read_versions = {a: v for a, v in cache.read_versions.items() if v > version}

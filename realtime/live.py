@@ -140,10 +140,10 @@ class CounterDeltas:
 
     iv_agents: list[str] = field(default_factory=list)
     iv_cols: list[int] = field(default_factory=list)
-    iv_amounts: list[float] = field(default_factory=list)
+    iv_amounts: list[float] | np.ndarray = field(default_factory=list)  # an array once folded
     day_agents: list[str] = field(default_factory=list)
     day_cols: list[int] = field(default_factory=list)
-    day_amounts: list[float] = field(default_factory=list)
+    day_amounts: list[float] | np.ndarray = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -157,6 +157,8 @@ class LiveState:
     # The agents whose live fields changed for this state, read or folded (the others are the
     # objects of an earlier one; counters may change without them); None: any may have changed.
     changed: list[AgentLive] | None = None
+    # Every agent's counters. With the engine's cache this is the cache's own object, updated in
+    # place by the next fetch: a state's counters are good until then, not a snapshot.
     counters: AgentCounters = field(default_factory=AgentCounters)
 
 
@@ -275,11 +277,10 @@ class AgentTable:
         self.iv[known] = counters.iv[src[known]]
         self.day[known] = counters.day[src[known]]
 
-    def take(self, agents: Sequence[AgentLive], counts: Any = None) -> None:
+    def take(self, agents: Sequence[AgentLive]) -> None:
         """Fill the rows of agents whose object is new (the next :meth:`refresh` finishes the
         update, counters included). The engine hands agents over as they are folded or read,
-        while Redis still works on the tick's reads. (``counts``: ignored, for the store's
-        callback signature.)"""
+        while Redis still works on the tick's reads."""
         index, objs, members, reason_index = self.index, self.objs, self.members, self._reason_index
         member_json = self.member_json
         touched = self._touched  # queues whose member lists change

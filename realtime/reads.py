@@ -65,15 +65,15 @@ class StoreReads:
         return sorted(seen | set(self.settings.queues.queues))
 
     def fetch_live(self, now_ms: int, cache: AgentCache | None = None,
-                   on_agents: Callable[[list[AgentLive], np.ndarray | None], None] | None = None) -> LiveState:
+                   on_agents: Callable[[list[AgentLive]], None] | None = None) -> LiveState:
         """Everything one tick needs, in a few round trips.
 
         With a ``cache`` (the engine keeps one), agents are not read again: the changes the
         apply batches made since the cache's version are folded into it (realtime/changes.py);
         without one, or on a new day, or when changes are missing from the stream, every agent
         is read. The queues' read is sent first, so Redis runs it while this client folds.
-        ``on_agents`` gets the changed agents as they are ready (with their counters as a
-        matrix when read from Redis, else None), so the engine's table takes them then.
+        ``on_agents`` gets the changed agents as they are ready (their live fields; counters
+        are in the state's ``counters``), so the engine's table takes them while Redis reads.
         """
         tb = self.timebase
         iv = tb.interval_start_ms(now_ms)
@@ -106,7 +106,7 @@ class StoreReads:
             version, reread = changes.version, sorted(changes.reread)
         agents_sent = self._send_agents_read(reread, iv, day)
         if fresh and on_agents is not None:
-            on_agents(list(fresh.values()), None)
+            on_agents(list(fresh.values()))
         queue_rows = _queue_rows(queues, queues_sent.result()[0] if queues else [])
         read_versions: dict[str, int] = {}
         read_counts: list[np.ndarray] = []
@@ -117,7 +117,7 @@ class StoreReads:
             read_counts.append(counts)
             fresh.update((a.id, a) for a in chunk)
             if on_agents is not None:
-                on_agents(chunk, counts)
+                on_agents(chunk)
         # Every read succeeded: what this tick read and folded goes into the cache now (a tick
         # failing before this point folds the same entries again next time, not twice).
         counts = np.concatenate(read_counts) if read_counts else np.zeros((0, _N_IV + _N_DAY))

@@ -306,6 +306,28 @@ def test_a_tick_failing_after_its_fold_folds_the_same_changes_again_not_twice(st
     assert _agent_essence(live) == _agent_essence(store.fetch_live(start_1630 + 20_000))
 
 
+@pytest.mark.parametrize("amount", ['"500"', "null", "true", "1e999", "[1]"])
+def test_an_agent_changes_amount_that_is_not_a_number_reads_every_agent_again(store, amount, caplog):
+    """A counter amount that is not a finite number (only a bug could write one) is caught while
+    folding, so the engine reads every agent again instead of failing every tick after it."""
+    import json
+
+    engine = Engine(store)
+    engine.tick(NOW)
+    tb = store.timebase
+    version = store.r.incr(store.keys.agents_version)
+    entry = f'[["a2", false, false, false, false, false, ["{tb.interval_start_ms(NOW)}", "{tb.day(NOW)}", "s:available", {amount}]]]'
+    store.r.xadd(store.keys.agent_changes, {"d": entry}, id=f"{version}-0")
+    snap = engine.tick(NOW + 1000)
+    assert "reading every agent again" in caplog.text
+    assert snap["queues"][0]["now"]["agents"]["logged_in"] == 2
+    store.apply_entries([(json.dumps({"v": 1, "id": "n1", "ts": NOW + 1500, "type": "agent.state", "agent": "a2",
+                                      "state": "available"}), "test")], NOW + 1500)
+    live = store.fetch_live(NOW + 2000, engine.agents, on_agents=engine.table.take)
+    assert live.changed is not None  # folding again
+    assert _agent_essence(live) == _agent_essence(store.fetch_live(NOW + 2000))
+
+
 def test_team_medians_are_refreshed_between_ticks_not_in_them(store):
     """The engine process runs the team medians after a tick, every 10 s; a tick computes them
     itself only when there are none yet or they are older than 30 s."""

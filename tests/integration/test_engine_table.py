@@ -34,14 +34,14 @@ def engine(redis_client, key_prefix) -> Engine:
 Counts = dict[str, tuple[dict[str, float], dict[str, float]]]
 
 
-def _agent(rng: random.Random, i: int, queues: list[str], counts: Counts) -> AgentLive:
+def _agent(rng: random.Random, i: int, queues: list[str], counts: Counts, agent_id: str | None = None) -> AgentLive:
     state = rng.choice(STATES)
     counters = {f: float(rng.choice((0, rng.randrange(1, 3_600_000)))) for f in ("s:on_call", "s:acw", "s:available")}
     day = dict(counters, handled=float(rng.randrange(0, 40)), talk_ms=float(rng.randrange(0, 10**7)),
                hold_ms=float(rng.choice((0, rng.randrange(1, 10**6)))), missed=float(rng.randrange(0, 3)),
                transfers=float(rng.randrange(0, 3)))
     agent = AgentLive(
-        id=f"a{i:04d}", state=state, reason=rng.choice((None, "break", "lunch")) if state == "aux" else None,
+        id=agent_id or f"a{i:04d}", state=state, reason=rng.choice((None, "break", "lunch")) if state == "aux" else None,
         since_ms=rng.choice((None, IV - rng.randrange(0, 7_200_000), IV + rng.randrange(0, 600_000))),
         queues=tuple(rng.sample(queues, rng.randrange(0, min(4, len(queues) + 1)))), call=None,
     )
@@ -52,7 +52,9 @@ def _agent(rng: random.Random, i: int, queues: list[str], counts: Counts) -> Age
 def _live(agents: list[AgentLive], queues: list[str], now_ms: int, counts: Counts, iv: int = IV,
           changed: list[AgentLive] | None = None) -> LiveState:
     rows = [QueueLive(q, {}, {}, {}, 0, None, 0, 0) for q in queues]
-    return LiveState(now_ms, iv, "2025-11-24", DAY_START, rows, agents, changed, AgentCounters.from_mappings(counts))
+    # The counters' rows in an order of their own (reversed ids), not the table's.
+    return LiveState(now_ms, iv, "2025-11-24", DAY_START, rows, agents, changed,
+                     AgentCounters.from_mappings(dict(sorted(counts.items(), reverse=True))))
 
 
 _PAGE_RANK = {"aux": 0, "acw": 1, "on_call": 2, "available": 3}
@@ -123,6 +125,7 @@ def test_group_figures_equal_the_per_agent_loop(engine, seed):
     counts: Counts = {}
     queues = [f"q{j}" for j in range(rng.randrange(1, 12))]
     agents = [_agent(rng, i, [*queues, "not-a-live-queue"], counts) for i in range(rng.randrange(0, 300))]
+    rng.shuffle(agents)  # the table's rows not in id order: ties in the member lists go by id
     now = IV + 400_000
     _check(engine, _live(agents, queues, now, counts), now, counts)
     # Later ticks: some agents re-read (new objects), the others unchanged; then a new interval,
@@ -135,8 +138,11 @@ def test_group_figures_equal_the_per_agent_loop(engine, seed):
             counts = {a: ({}, day) for a, (_, day) in counts.items()}
         changed = []
         for i in rng.sample(range(len(agents)), len(agents) // 3):
-            agents[i] = _agent(rng, i, [*queues, "not-a-live-queue"], counts)
+            agents[i] = _agent(rng, i, [*queues, "not-a-live-queue"], counts, agents[i].id)
             changed.append(agents[i])
+        if step == 1:  # a new agent whose id sorts first, added last
+            agents.append(_agent(rng, 0, [*queues, "not-a-live-queue"], counts, "a-late"))
+            changed.append(agents[-1])
         engine._medians_ms = None  # medians every build, to compare them each time
         # As the agent cache says which agents it read again (every other step: "any may have").
         _check(engine, _live(agents, queues, now, counts, iv, changed if step % 2 else None), now, counts)
