@@ -179,7 +179,7 @@ class AgentCache:
     agents: dict[str, AgentLive] = field(default_factory=dict)
     counters: AgentCounters = field(default_factory=AgentCounters)
     # Agents read from Redis → the agents version they were read at (changes up to it are in
-    # what was read); emptied once the folded version passes them all.
+    # what was read); each dropped once the folded version passes it.
     read_versions: dict[str, int] = field(default_factory=dict)
     # Later intervals' counter amounts (interval start → (agent, field, amount)), added when
     # the engine's interval reaches them.
