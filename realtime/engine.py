@@ -280,15 +280,17 @@ class Engine:
         return snapshot, details
 
     def between_ticks(self, now_ms: int) -> float:
-        """Work no tick waits for, run after one (the engine process does): the team medians,
-        every MEDIAN_EVERY_MS, from the last tick's agents (the next tick writes the details
-        that changed). Returns its milliseconds."""
+        """Work no tick waits for, run after one (the engine process does): the required agents
+        of the queues whose turn it was (realtime.projection.RequiredAgents), and the team
+        medians, every MEDIAN_EVERY_MS, from the last tick's agents (the next tick shows both
+        and writes the details that changed). Returns its milliseconds."""
+        spent = self._required.refresh()
         if self._median_inputs is None or (self._medians_ms is not None and now_ms - self._medians_ms < MEDIAN_EVERY_MS):
-            return 0.0
+            return spent
         started = time.perf_counter()
         self._update_medians(*self._median_inputs)
         self._medians_ms = now_ms
-        return (time.perf_counter() - started) * 1000
+        return spent + (time.perf_counter() - started) * 1000
 
     def tick(self, now_ms: int) -> dict[str, Any]:
         """Read (only what changed), compute, write (only details that changed).

@@ -8,6 +8,8 @@ All queues are computed in one vectorised call of the staffing engine.
 from __future__ import annotations
 
 import math
+import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,22 +37,73 @@ def arrival_rate_per_s(current: dict[str, float], previous: dict[str, float], in
 
 class RequiredAgents:
     """Each queue's required agents, kept between ticks and recomputed for a fifth of the queues
-    per tick (``every``), so each figure is at most ``every`` ticks old.
+    per tick (``every``), between ticks: each figure is at most ``every`` + 1 ticks old.
 
     The required agents are the inverse of the model (a search over N: most of the projection's
     cost) and depend only on the arrival rate, AHT and patience, which move slowly within an
     interval; the projected SL, ASA and abandonment for the agents staffed now are computed every
-    tick. A queue's figure is recomputed at once when it has none yet or a new interval began.
+    tick. A tick computes at once only the queues with no figure yet or in a new interval; the
+    queues whose turn it is keep their figure and leave their inputs for :meth:`refresh`, which
+    the engine runs after the tick (``Engine.between_ticks``), so no tick waits for them. Inputs
+    still waiting when the next tick starts (a caller that never runs ``refresh``) are computed
+    by that tick first.
     """
 
     def __init__(self, every: int = 5) -> None:
         self.every = every
         self.tick = 0
         self.values: dict[str, tuple[int, float]] = {}  # queue → (interval start, required agents)
+        # (model, formula) → the inputs of the queues whose turn it was, for refresh().
+        self.waiting: dict[tuple[str, str], _Inputs] = {}
 
-    def due(self, queue: str, position: int, interval_start_ms: int) -> bool:
+    def must(self, queue: str, interval_start_ms: int) -> bool:
+        """No figure for this queue's interval yet: computed in the tick."""
         found = self.values.get(queue)
-        return found is None or found[0] != interval_start_ms or position % self.every == self.tick % self.every
+        return found is None or found[0] != interval_start_ms
+
+    def turn(self, position: int) -> bool:
+        return position % self.every == self.tick % self.every
+
+    def refresh(self) -> float:
+        """Compute the figures waiting since the last tick; returns its milliseconds."""
+        if not self.waiting:
+            return 0.0
+        started = time.perf_counter()
+        waiting, self.waiting = self.waiting, {}
+        for (model, formula), inputs in waiting.items():
+            self._store(inputs, _required(model, formula, inputs))
+        return (time.perf_counter() - started) * 1000
+
+    def _store(self, inputs: _Inputs, required: np.ndarray) -> None:
+        for queue, value in zip(inputs.ids, required.tolist(), strict=True):
+            self.values[queue] = (inputs.interval_start_ms, value)
+
+
+@dataclass(frozen=True, slots=True)
+class _Inputs:
+    """What the required agents of some queues of one (model, formula) group depend on."""
+
+    ids: list[str]
+    interval_start_ms: int
+    rate: np.ndarray
+    aht: np.ndarray
+    target: np.ndarray
+    threshold: np.ndarray
+    short_abandon: np.ndarray
+    patience: np.ndarray | None
+
+    def take(self, rows: np.ndarray) -> _Inputs:
+        return _Inputs([self.ids[i] for i in rows.tolist()], self.interval_start_ms, self.rate[rows], self.aht[rows],
+                       self.target[rows], self.threshold[rows], self.short_abandon[rows],
+                       None if self.patience is None else self.patience[rows])
+
+
+def _required(model: str, formula: str, x: _Inputs) -> np.ndarray:
+    if not x.ids:
+        return np.zeros(0)
+    return np.asarray(required_agents(x.rate, x.aht, target_sl=x.target, threshold_s=x.threshold, model=model,
+                                      patience_s=x.patience, sl_formula=formula, short_abandon_s=x.short_abandon),
+                      dtype=float).reshape(-1)
 
 
 def project_queues(blocks: list[dict[str, Any]], live: LiveState, interval_s: int, now_ms: int,
@@ -63,10 +116,13 @@ def project_queues(blocks: list[dict[str, Any]], live: LiveState, interval_s: in
     """
     elapsed_s = (now_ms - live.interval_start_ms) / 1000
     groups: dict[tuple[str, str], list[tuple[dict[str, Any], float, float | None, float, tuple[float, float]]]] = {}
-    due: set[str] | None = None
+    must: set[str] | None = None
+    turn: set[str] = set()
     if required is not None:
+        required.refresh()  # inputs left by a tick whose caller did not run it between ticks
         required.tick += 1
-        due = {q.id for j, q in enumerate(live.queues) if required.due(q.id, j, live.interval_start_ms)}
+        must = {q.id for q in live.queues if required.must(q.id, live.interval_start_ms)}
+        turn = {q.id for j, q in enumerate(live.queues) if required.turn(j)} - must
     for block, q in zip(blocks, live.queues, strict=True):
         rate = arrival_rate_per_s(q.interval, q.previous_interval, interval_s, elapsed_s)
         if rate is None:
@@ -79,12 +135,13 @@ def project_queues(blocks: list[dict[str, Any]], live: LiveState, interval_s: in
             (block, rate, kpis.aht_s(q.day), staffed, (q.day.get("abandoned", 0.0), waited_s))
         )
     for (model, formula), rows in groups.items():
-        _project_group(model, formula, rows, required, due, live.interval_start_ms)
+        _project_group(model, formula, rows, required, must, turn, live.interval_start_ms)
 
 
 def _project_group(
     model: str, formula: str, rows: list[tuple[dict[str, Any], float, float | None, float, tuple[float, float]]],
-    cache: RequiredAgents | None = None, due: set[str] | None = None, interval_start_ms: int = 0,
+    cache: RequiredAgents | None = None, must: set[str] | None = None, turn: set[str] | None = None,
+    interval_start_ms: int = 0,
 ) -> None:
     cfgs = [r[0]["config"] for r in rows]
     rate = np.array([r[1] for r in rows])
@@ -106,18 +163,16 @@ def _project_group(
         resc = erlang_c(rate, aht, n, t)
         sl, asa, p_ab, stable = resc.service_level, resc.asa_s, None, resc.stable
     ids = [r[0]["id"] for r in rows]
-    todo = np.arange(len(rows)) if cache is None or due is None else np.array(
-        [i for i, q in enumerate(ids) if q in due], dtype=np.int64)
-    required = np.full(len(rows), np.nan)
-    if len(todo):
-        required[todo] = required_agents(
-            rate[todo], aht[todo], target_sl=target[todo], threshold_s=t[todo], model=model,
-            patience_s=None if patience is None else patience[todo], sl_formula=formula, short_abandon_s=s[todo])
-    if cache is not None:
-        for i in todo.tolist():
-            cache.values[ids[i]] = (interval_start_ms, float(required[i]))
-        for i, q in enumerate(ids):
-            required[i] = cache.values[q][1]
+    inputs = _Inputs(ids, interval_start_ms, rate, aht, target, t, s, patience)
+    if cache is None or must is None:
+        required = _required(model, formula, inputs)
+    else:
+        now = np.array([i for i, q in enumerate(ids) if q in must], dtype=np.int64)
+        cache._store(inputs.take(now), _required(model, formula, inputs.take(now)))
+        later = np.array([i for i, q in enumerate(ids) if turn and q in turn], dtype=np.int64)
+        if len(later):
+            cache.waiting[(model, formula)] = inputs.take(later)
+        required = np.array([cache.values[q][1] for q in ids], dtype=float)
     # Every column as a list of Python numbers once: numpy scalars one by one cost ~3 ms a tick
     # at 500 queues.
     def column(x: Any) -> list[Any]:
