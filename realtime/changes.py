@@ -39,6 +39,7 @@ from realtime.live import (
     DAY_COL,
     IV_COL,
     AgentCache,
+    AgentCounters,
     AgentLive,
     CounterDeltas,
     skills_of,
@@ -147,6 +148,9 @@ class _Amounts:
         self.to_day = (d.day_agents.append, d.day_cols.append, d.day_amounts.append)
 
     def take(self, agent_id: str, counters: list[Any]) -> None:
+        # The interval's and the day's branches are alike and kept apart, appending to parallel
+        # lists: (agent, column, amount) tuples unzipped later measured ~2 ms slower a tick at
+        # 4,000 changed agents.
         iv_agent, iv_col, iv_amount = self.to_iv
         day_agent, day_col, day_amount = self.to_day
         for j in range(0, len(counters), 4):
@@ -198,3 +202,13 @@ def commit(cache: AgentCache, folded: Folded, waited: CounterDeltas | None, inte
     if cache.read_versions:
         # Entries folded from now on are newer than ``version``: reads up to it skip none.
         cache.read_versions = {a: v for a, v in cache.read_versions.items() if v > version}
+    cache.version, cache.interval_start_ms = version, interval_start_ms
+
+
+def replace_all(cache: AgentCache, agents: dict[str, AgentLive], counters: AgentCounters, day: str,
+                interval_start_ms: int, version: int, read_versions: dict[str, int]) -> None:
+    """Every agent read whole (a new day, a fresh cache, changes missing): the cache becomes what
+    was read, at the agents version read first."""
+    cache.agents, cache.counters, cache.day, cache.pending = agents, counters, day, {}
+    cache.read_versions = read_versions
+    cache.version, cache.interval_start_ms = version, interval_start_ms

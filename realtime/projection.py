@@ -71,10 +71,11 @@ class RequiredAgents:
         started = time.perf_counter()
         waiting, self.waiting = self.waiting, {}
         for (model, formula), inputs in waiting.items():
-            self._store(inputs, _required(model, formula, inputs))
+            self.put(inputs, _required(model, formula, inputs))
         return (time.perf_counter() - started) * 1000
 
-    def _store(self, inputs: _Inputs, required: np.ndarray) -> None:
+    def put(self, inputs: _Inputs, required: np.ndarray) -> None:
+        """These queues' figures, computed from ``inputs``."""
         for queue, value in zip(inputs.ids, required.tolist(), strict=True):
             self.values[queue] = (inputs.interval_start_ms, value)
 
@@ -168,7 +169,7 @@ def _project_group(
         required = _required(model, formula, inputs)
     else:
         now = np.array([i for i, q in enumerate(ids) if q in must], dtype=np.int64)
-        cache._store(inputs.take(now), _required(model, formula, inputs.take(now)))
+        cache.put(inputs.take(now), _required(model, formula, inputs.take(now)))
         later = np.array([i for i, q in enumerate(ids) if turn and q in turn], dtype=np.int64)
         if len(later):
             cache.waiting[(model, formula)] = inputs.take(later)

@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import orjson
 
-from realtime.changes import Changes, ChangesGap, commit, fold, parse_changes, start_interval
+from realtime.changes import (
+    Changes,
+    ChangesGap,
+    commit,
+    fold,
+    parse_changes,
+    replace_all,
+    start_interval,
+)
 from realtime.deferred import Deferred, DeferredScripts, Ready
 from realtime.keys import Keys
 from realtime.live import (
@@ -85,7 +93,8 @@ class StoreReads:
         fresh: dict[str, AgentLive] = {}
         changes = None
         folded = waited = None
-        if changes_sent is not None and since is not None:
+        if changes_sent is not None:
+            assert since is not None
             changes = self._changes(changes_sent, since)
         if changes is not None:  # folded while Redis reads the queues
             assert cache is not None
@@ -126,15 +135,11 @@ class StoreReads:
             counters = AgentCounters(reread, counts)
             agents, changed = list(fresh.values()), None
             if cache is not None:
-                cache.agents, cache.day, cache.pending, cache.counters = fresh, day, {}, counters
-                cache.read_versions = read_versions
+                replace_all(cache, fresh, counters, day, iv, version, read_versions)
         else:
             assert cache is not None and folded is not None
-            counters = cache.counters
             commit(cache, folded, waited, iv, version, fresh, (reread, counts), read_versions)
-            agents, changed = list(cache.agents.values()), list(fresh.values())
-        if cache is not None:
-            cache.version, cache.interval_start_ms = version, iv
+            counters, agents, changed = cache.counters, list(cache.agents.values()), list(fresh.values())
         day_start, _ = tb.day_bounds_ms(day)
         return LiveState(now_ms, iv, day, day_start, queue_rows, agents, changed, counters)
 

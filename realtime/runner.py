@@ -69,7 +69,7 @@ class EngineProcess:
         finally:
             collect_garbage()  # between ticks, not during them (see tune_gc)
         self.last_tick_ms = (time.perf_counter() - started) * 1000
-        self.engine.between_ticks(now_ms())  # the team medians, every 10 s: no tick waits for them
+        self.engine.between_ticks(now_ms())  # required agents, team medians: no tick waits for them
         if self.last_tick_ms > self.store.settings.tick_s * 1000 / 2:
             log.warning("tick took %.0f ms (tick every %.1f s)", self.last_tick_ms, self.store.settings.tick_s)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from floorboard.config import load_settings
@@ -104,8 +106,6 @@ def test_closed_intervals_are_archived_and_served_from_history(store, tmp_path):
 
 
 def test_a_change_during_archiving_is_archived_next_time(store, tmp_path):
-    import json
-
     history = History(f"sqlite:///{tmp_path / 'h.db'}")
     later = at(900 + 900 + 400)
     rows, _, marks = store.closed_intervals(later - 1_200_000)
@@ -122,8 +122,6 @@ def test_a_change_during_archiving_is_archived_next_time(store, tmp_path):
 def test_incremental_ticks_equal_a_full_read(store):
     """The engine's agent cache re-reads only changed agents; it must never differ from a full read,
     across new events, an interval boundary and the running state's time."""
-    import json
-
     engine = Engine(store)
     engine.tick(NOW)
     later = [
@@ -145,8 +143,6 @@ def test_incremental_ticks_equal_a_full_read(store):
 
 def test_written_snapshot_and_details_are_strict_json(store):
     """What browsers and the API read must parse as strict JSON (no NaN or Infinity tokens)."""
-    import json
-
     def refuse(token: str) -> None:
         raise AssertionError(f"non-standard JSON token {token}")
 
@@ -181,20 +177,36 @@ def test_a_tick_that_fails_half_way_leaves_no_reply_unread_and_the_next_writes_e
 def test_an_agents_day_after_midnight_starts_with_the_state_they_were_in(redis_client, key_prefix):
     """Aux since 23:50: at 00:10 the agent's day shows aux from midnight (not an empty day),
     until their first change of the new day."""
-    import json
-
     s = Store(redis_client, load_settings({"FLOORBOARD_KEY_PREFIX": key_prefix}))
     midnight = (T0 // 86_400_000 + 1) * 86_400_000  # the UTC midnight after the scenario's day
-    events = [(midnight - 3_600_000, "available", None), (midnight - 600_000, "aux", "break")]
-    s.apply_entries([(json.dumps({"v": 1, "id": f"m{n}", "ts": ts, "type": "agent.state", "agent": "ana",
-                                  "state": st, **({"reason": r} if r else {})}), "test")
-                     for n, (ts, st, r) in enumerate(events)], midnight - 60_000)
+    _set_states(s, midnight - 60_000, ("m0", midnight - 3_600_000, "ana", "available"),
+                ("m1", midnight - 600_000, "ana", "aux", "break"))
     view = s.read_agent_view("ana", midnight + 600_000)
     assert view["timeline"] == [{"start_ms": midnight, "end_ms": midnight + 600_000, "state": "aux", "reason": "break"}]
-    s.apply_entries([(json.dumps({"v": 1, "id": "m9", "ts": midnight + 300_000, "type": "agent.state", "agent": "ana",
-                                  "state": "available"}), "test")], midnight + 600_000)
+    _set_states(s, midnight + 600_000, ("m9", midnight + 300_000, "ana", "available"))
     view = s.read_agent_view("ana", midnight + 600_000)
     assert [(t["start_ms"], t["state"]) for t in view["timeline"]] == [(midnight, "aux"), (midnight + 300_000, "available")]
+
+
+def _set_states(store: Store, now_ms: int, *changes: tuple) -> None:
+    """Apply agent.state events through the store: (event id, ts, agent, state[, reason]) each."""
+    store.apply_entries([(json.dumps({"v": 1, "id": eid, "ts": ts, "type": "agent.state", "agent": agent,
+                                      "state": state, **({"reason": reason[0]} if reason else {})}), "test")
+                         for eid, ts, agent, state, *reason in changes], now_ms)
+
+
+def _reads_every_agent_again_then_folds(store: Store, entry: dict[str, str], caplog):
+    """Add a changes entry only a bug could write; the next tick reads every agent again, and
+    the state after the next change (a2 available), folded again."""
+    engine = Engine(store)
+    engine.tick(NOW)
+    version = store.r.incr(store.keys.agents_version)
+    store.r.xadd(store.keys.agent_changes, entry, id=f"{version}-0")
+    snap = engine.tick(NOW + 1000)
+    assert "reading every agent again" in caplog.text
+    assert snap["queues"][0]["now"]["agents"]["logged_in"] == 2
+    _set_states(store, NOW + 1500, ("u1", NOW + 1500, "a2", "available"))
+    return store.fetch_live(NOW + 2000, engine.agents, on_agents=engine.table.take)
 
 
 def _agent_essence(live) -> dict[str, tuple]:
@@ -206,7 +218,6 @@ def test_folded_agent_changes_equal_a_full_read(store):
     reading agents again: after random state changes and calls, across an interval boundary,
     with agents marked by another writer, and after changes were trimmed away (a gap: every
     agent is read again), its copy of every agent equals a full read."""
-    import json
     import random
 
     rng = random.Random(5)
@@ -258,16 +269,12 @@ def test_folded_agent_changes_equal_a_full_read(store):
 def test_a_later_intervals_change_waits_for_its_interval(store):
     """A source clock a little ahead of the engine's: a change counted in the next interval is
     not shown in this one, and is shown (not lost) once the engine reaches that interval."""
-    import json
-
     engine = Engine(store)
     engine.tick(NOW)
     start_1630 = at(1800)
     # a2 becomes available at 16:29:50 and on a call at 16:30:10 (20 s ahead of the engine's clock).
-    store.apply_entries([(json.dumps({"v": 1, "id": "w1", "ts": start_1630 - 10_000, "type": "agent.state",
-                                      "agent": "a2", "state": "available"}), "test"),
-                         (json.dumps({"v": 1, "id": "w2", "ts": start_1630 + 10_000, "type": "agent.state",
-                                      "agent": "a2", "state": "on_call"}), "test")], start_1630 + 10_000)
+    _set_states(store, start_1630 + 10_000, ("w1", start_1630 - 10_000, "a2", "available"),
+                ("w2", start_1630 + 10_000, "a2", "on_call"))
     before = store.fetch_live(start_1630 - 5_000, engine.agents, on_agents=engine.table.take)
     assert before.changed is not None
     assert before.counters.of("a2")[0]["s:available"] == 10_000  # only 16:29:50–16:30 (in aux before, since 16:08:40)
@@ -281,20 +288,15 @@ def test_a_tick_failing_after_its_fold_folds_the_same_changes_again_not_twice(st
     whose queue read fails after the fold (here at an interval boundary, with an amount that
     waited for the new interval) leaves the copy as it was, and the next tick folds the same
     changes once."""
-    import json
-
     import realtime.reads
 
     engine = Engine(store)
     engine.tick(NOW)
     start_1630 = at(1800)
-    store.apply_entries([(json.dumps({"v": 1, "id": "f1", "ts": start_1630 - 10_000, "type": "agent.state",
-                                      "agent": "a2", "state": "available"}), "test"),
-                         (json.dumps({"v": 1, "id": "f2", "ts": start_1630 + 10_000, "type": "agent.state",
-                                      "agent": "a2", "state": "on_call"}), "test")], start_1630 + 10_000)
+    _set_states(store, start_1630 + 10_000, ("f1", start_1630 - 10_000, "a2", "available"),
+                ("f2", start_1630 + 10_000, "a2", "on_call"))
     store.fetch_live(start_1630 - 5_000, engine.agents, on_agents=engine.table.take)  # 16:30's amount waits
-    store.apply_entries([(json.dumps({"v": 1, "id": "f3", "ts": start_1630 + 15_000, "type": "agent.state",
-                                      "agent": "a2", "state": "acw"}), "test")], start_1630 + 15_000)
+    _set_states(store, start_1630 + 15_000, ("f3", start_1630 + 15_000, "a2", "acw"))
     real = realtime.reads._queue_rows
     monkeypatch.setattr(realtime.reads, "_queue_rows", lambda *a: (_ for _ in ()).throw(ConnectionError("lost")))
     with pytest.raises(ConnectionError):
@@ -310,20 +312,9 @@ def test_a_tick_failing_after_its_fold_folds_the_same_changes_again_not_twice(st
 def test_an_agent_changes_amount_that_is_not_a_number_reads_every_agent_again(store, amount, caplog):
     """A counter amount that is not a finite number (only a bug could write one) is caught while
     folding, so the engine reads every agent again instead of failing every tick after it."""
-    import json
-
-    engine = Engine(store)
-    engine.tick(NOW)
     tb = store.timebase
-    version = store.r.incr(store.keys.agents_version)
     entry = f'[["a2", false, false, false, false, false, ["{tb.interval_start_ms(NOW)}", "{tb.day(NOW)}", "s:available", {amount}]]]'
-    store.r.xadd(store.keys.agent_changes, {"d": entry}, id=f"{version}-0")
-    snap = engine.tick(NOW + 1000)
-    assert "reading every agent again" in caplog.text
-    assert snap["queues"][0]["now"]["agents"]["logged_in"] == 2
-    store.apply_entries([(json.dumps({"v": 1, "id": "n1", "ts": NOW + 1500, "type": "agent.state", "agent": "a2",
-                                      "state": "available"}), "test")], NOW + 1500)
-    live = store.fetch_live(NOW + 2000, engine.agents, on_agents=engine.table.take)
+    live = _reads_every_agent_again_then_folds(store, {"d": entry}, caplog)
     assert live.changed is not None  # folding again
     assert _agent_essence(live) == _agent_essence(store.fetch_live(NOW + 2000))
 
@@ -349,17 +340,6 @@ def test_team_medians_are_refreshed_between_ticks_not_in_them(store):
 def test_an_unreadable_agent_changes_entry_reads_every_agent_again(store, entry, caplog):
     """Only the apply script writes the changes stream, so a bad entry is a bug; still, it must
     not stop every tick for good: the engine reads every agent again and goes on folding."""
-    import json
-
-    engine = Engine(store)
-    engine.tick(NOW)
-    version = store.r.incr(store.keys.agents_version)
-    store.r.xadd(store.keys.agent_changes, entry, id=f"{version}-0")
-    snap = engine.tick(NOW + 1000)
-    assert "reading every agent again" in caplog.text
-    assert snap["queues"][0]["now"]["agents"]["logged_in"] == 2
-    store.apply_entries([(json.dumps({"v": 1, "id": "u1", "ts": NOW + 1500, "type": "agent.state", "agent": "a2",
-                                      "state": "available"}), "test")], NOW + 1500)
-    live = store.fetch_live(NOW + 2000, engine.agents, on_agents=engine.table.take)
+    live = _reads_every_agent_again_then_folds(store, entry, caplog)
     assert live.changed is not None and [a.id for a in live.changed] == ["a2"]  # folding again
     assert _agent_essence(live) == _agent_essence(store.fetch_live(NOW + 2000))
